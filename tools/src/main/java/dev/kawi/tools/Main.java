@@ -1,0 +1,67 @@
+package dev.kawi.tools;
+
+import dev.kawi.weights.WeightFileException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code kawi} command line. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input. */
+@Command(name = "kawi", mixinStandardHelpOptions = true, version = "kawi 0.1.0",
+        description = "A pure-Java CPU runtime and trainer for Transformer translation models.",
+        subcommands = {InspectCommand.class, QuantizeCommand.class, RandomModelCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    /** Exit code for success. */
+    public static final int OK = 0;
+    /** Exit code for a failure while running (I/O error, internal error). */
+    public static final int FAILURE = 1;
+    /** Exit code for bad usage or bad input (unknown flag, malformed model file, bad data). */
+    public static final int BAD_INPUT = 2;
+
+    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces of errors.")
+    boolean verbose;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Entry point. */
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line with the given streams and returns the exit code (used by tests). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        Main main = new Main();
+        CommandLine cl = new CommandLine(main);
+        cl.setOut(out);
+        cl.setErr(err);
+        // picocli already answers bad usage with 2 and uncaught failures with 1, in every subcommand.
+        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            PrintWriter w = commandLine.getErr();
+            boolean badInput = e instanceof WeightFileException || e instanceof BadInputException;
+            w.println("kawi " + commandLine.getCommandName() + ": error: " + oneLine(e));
+            if (main.verbose) {
+                e.printStackTrace(w);
+            }
+            w.flush();
+            return badInput ? BAD_INPUT : FAILURE;
+        });
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    private static String oneLine(Throwable e) {
+        String m = e.getMessage();
+        if (e instanceof WeightFileException || e instanceof BadInputException) {
+            return m;
+        }
+        return e.getClass().getSimpleName() + (m == null ? "" : ": " + m) + " (run with --verbose for details)";
+    }
+}
