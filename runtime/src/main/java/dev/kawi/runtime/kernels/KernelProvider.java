@@ -1,0 +1,102 @@
+package dev.kawi.runtime.kernels;
+
+import java.lang.System.Logger.Level;
+import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Picks the kernel implementation once: the Vector API kernels when the {@code jdk.incubator.vector}
+ * module is present (the JVM was started with {@code --add-modules jdk.incubator.vector}), else the
+ * scalar ones, logging why. The system property {@code kawi.kernels} = {@code vector} | {@code scalar}
+ * forces a choice ({@code vector} fails loudly when unavailable); {@code kawi.threads} sets the
+ * default thread count (default: available processors). Nothing here sets JVM-wide flags.
+ */
+public final class KernelProvider {
+    /** System property forcing the implementation: "vector", "scalar" or "auto" (default). */
+    public static final String KERNELS_PROPERTY = "kawi.kernels";
+    /** System property with the default thread count. */
+    public static final String THREADS_PROPERTY = "kawi.threads";
+    private static final String VECTOR_CLASS = "dev.kawi.runtime.kernels.simd.VectorKernels";
+    private static final System.Logger LOG = System.getLogger(KernelProvider.class.getName());
+
+    private static final ConcurrentHashMap<Integer, Kernels> BY_THREADS = new ConcurrentHashMap<>();
+    private static volatile String choice;
+
+    private KernelProvider() {
+    }
+
+    /** The default kernels: the chosen implementation with the default thread count. */
+    public static Kernels get() {
+        return get(defaultThreads());
+    }
+
+    /** The chosen implementation with {@code threads} threads per call (instances are shared and cached). */
+    public static Kernels get(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, was " + threads);
+        }
+        return BY_THREADS.computeIfAbsent(threads, KernelProvider::create);
+    }
+
+    /** What was chosen and why, e.g. "vector (256-bit)" or "scalar: jdk.incubator.vector is not in the module graph". */
+    public static String description() {
+        get();
+        return choice;
+    }
+
+    /** Default threads: {@code kawi.threads} or the number of available processors. */
+    public static int defaultThreads() {
+        String p = System.getProperty(THREADS_PROPERTY);
+        if (p != null) {
+            try {
+                int t = Integer.parseInt(p.trim());
+                if (t >= 1) {
+                    return t;
+                }
+            } catch (NumberFormatException ignored) {
+                // fall through to the warning
+            }
+            LOG.log(Level.WARNING, "ignoring -D" + THREADS_PROPERTY + "=" + p + ": not a positive integer");
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    private static Kernels create(int threads) {
+        String forced = System.getProperty(KERNELS_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        switch (forced) {
+            case "scalar" -> {
+                choice = "scalar (forced by -D" + KERNELS_PROPERTY + "=scalar)";
+                LOG.log(Level.DEBUG, "kernels: " + choice);
+                return new ScalarKernels();
+            }
+            case "vector", "auto" -> {
+                String why = vectorUnavailableReason();
+                if (why == null) {
+                    try {
+                        Kernels k = (Kernels) Class.forName(VECTOR_CLASS).getConstructor(int.class).newInstance(threads);
+                        choice = k.name();
+                        LOG.log(Level.DEBUG, "kernels: " + choice);
+                        return k;
+                    } catch (ReflectiveOperationException | LinkageError e) {
+                        why = "cannot load the vector kernels: " + e;
+                    }
+                }
+                if (forced.equals("vector")) {
+                    throw new IllegalStateException("-D" + KERNELS_PROPERTY + "=vector, but " + why);
+                }
+                choice = "scalar: " + why;
+                LOG.log(Level.WARNING, "kernels: falling back to scalar code (slow): " + why
+                        + "; start the JVM with --add-modules=jdk.incubator.vector");
+                return new ScalarKernels();
+            }
+            default -> throw new IllegalArgumentException("-D" + KERNELS_PROPERTY + "=" + forced + ": use vector, scalar or auto");
+        }
+    }
+
+    private static String vectorUnavailableReason() {
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            return "jdk.incubator.vector is not in the module graph";
+        }
+        return null;
+    }
+}
