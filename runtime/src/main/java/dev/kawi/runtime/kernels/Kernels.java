@@ -10,7 +10,9 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Unless a method says otherwise: outputs are overwritten (not accumulated); an output must not
  * overlap an input; sizes of 0 are allowed and do nothing; results are bit-identical for every
- * thread count (work is split over output rows and columns, never over a reduction).
+ * thread count (work is split over output rows and columns, never over a reduction). With more
+ * than one thread, segments must be accessible from other threads (allocated from a shared,
+ * automatic or global arena, or a mapped file), because pool threads read and write them.
  *
  * <p>Implementations: {@link ScalarKernels} (the oracle and fallback) and the Vector API ones;
  * {@link KernelProvider} picks.

@@ -1,29 +1,609 @@
 package dev.kawi.runtime.kernels.simd;
 
 import dev.kawi.runtime.kernels.Epilogue;
-import dev.kawi.runtime.kernels.ScalarKernels;
+import dev.kawi.runtime.kernels.ScalarMath;
 import dev.kawi.runtime.kernels.Weights;
 import dev.kawi.runtime.kernels.WorkerPool;
+import dev.kawi.weights.DType;
+import dev.kawi.weights.QuantCodec;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
-/** Matrix products. PLACEHOLDER: delegates to the scalar kernels until the vector versions land. */
+/**
+ * Matrix products with the Vector API.
+ *
+ * <h2>One arithmetic per output element</h2>
+ * Every path (the 1-row GEMV, the register-tiled GEMM, edge tiles, any thread count) computes
+ * each output element with the same sequence of float operations, so a sentence gives the same
+ * bits alone or in a batch and at any thread count:
+ * <ol>
+ *   <li>the weight row is read as floats: F32 as is, F16/BF16 converted (exact), Q8/Q4 as
+ *       {@code q * scale} (one float multiply, the codec's dequantization);
+ *   <li>L lanes (L = the float vector length) accumulate {@code acc[l] = fma(a[k], w[k], acc[l])}
+ *       for {@code k = l, l + L, l + 2L, ...} up to the last full vector;
+ *   <li>the lanes are summed by a fixed tree ({@link #sumLanes}): lane i += lane i + L/2, then L/4, ...;
+ *   <li>the remaining {@code k % L} products are added one by one with scalar {@code Math.fma};
+ *   <li>the epilogue: {@code + bias}, activation, {@code + residual}.
+ * </ol>
+ * {@code reduceLanes(ADD)} is not used because its order is unspecified (the interpreter and C2
+ * may differ). A consequence: a Q8 model computes exactly what the F32 kernel computes on its
+ * dequantized weights, which is what quantization-aware training evaluates.
+ *
+ * <h2>Paths</h2>
+ * m = 1 (decoding) streams W from the mapped file, 8 rows at a time (8 independent FMA chains
+ * cover the FMA latency x throughput of 2 ports x 4 cycles), with the conversion fused for
+ * F32/Q8/Q4. m >= 2 copies (dequantizes) 3 rows of W into a heap panel once per column tile and
+ * runs a 4x3 register tile over a block of A rows copied to the heap (heap arrays avoid the
+ * per-access checks of segments in the innermost loop; the A block is sized to stay in L2).
+ */
 final class VectorGemm {
-    private static final ScalarKernels S = new ScalarKernels();
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    /** Byte species with L lanes: one load of Q8 values widens to one float vector. */
+    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    /** One Q4 block (16 bytes). */
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(L * 32));
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /** Rows of A per block of the tiled path: 64 rows of K = 1024 floats is 256 KiB, inside Zen 3's 512 KiB L2. */
+    private static final int MC_BYTES = 256 * 1024;
+    /** W rows per task on the 1-row path: small enough to give both cores work on a 512-wide layer. */
+    private static final int GEMV_ROWS_PER_TASK = 64;
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private VectorGemm() {
     }
 
-    static void gemm(WorkerPool pool, int m, MemorySegment a, long aOff, int lda, Weights w, MemorySegment c, long cOff, int ldc, Epilogue ep) {
-        S.gemm(m, a, aOff, lda, w, c, cOff, ldc, ep);
+    /** Per-thread buffers, grown on demand and then reused: the steady state allocates nothing. */
+    static final class Scratch {
+        float[] a = new float[0];
+        float[] w = new float[0];
+        float[] x = new float[0];
+        /** Accumulator lanes for {@link #sumLanes}: up to 12 accumulators. */
+        final float[] lanes = new float[16 * L];
+
+        float[] a(int n) {
+            if (a.length < n) {
+                a = new float[n];
+            }
+            return a;
+        }
+
+        float[] w(int n) {
+            if (w.length < n) {
+                w = new float[n];
+            }
+            return w;
+        }
+
+        float[] x(int n) {
+            if (x.length < n) {
+                x = new float[n];
+            }
+            return x;
+        }
+    }
+
+    /**
+     * Step 3, the fixed summation tree, over lanes stored at t[off .. off+L): halve repeatedly,
+     * t[i] += t[i + h] for h = L/2, L/4, ..., 1. Scalar on purpose: the same bits in the
+     * interpreter and in C2, and it keeps kernel bodies small enough for C2 to inline every
+     * Vector API call in them (a vector rotation tree per accumulator did not fit).
+     */
+    static float sumLanes(float[] t, int off) {
+        for (int h = L / 2; h >= 1; h /= 2) {
+            for (int i = 0; i < h; i++) {
+                t[off + i] += t[off + i + h];
+            }
+        }
+        return t[off];
+    }
+
+    // ------------------------------------------------------------------ gemm: C = A · Wᵀ
+
+    static void gemm(WorkerPool pool, int m, MemorySegment a, long aOff, int lda, Weights w,
+                     MemorySegment c, long cOff, int ldc, Epilogue ep) {
+        if (m <= 0) {
+            return;
+        }
+        if (m == 1) {
+            gemv(pool, a, aOff, w, c, cOff, ep);
+        } else {
+            tiled(pool, m, w.rows(), w.cols(), new ASource(a, aOff, lda, false), new WSource(w, null, 0, 0, false), c, cOff, ldc, ep, false);
+        }
     }
 
     static void matmul(WorkerPool pool, int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                        MemorySegment c, long cOff, int ldc, boolean accumulate) {
-        S.matmul(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+        if (m <= 0 || n <= 0) {
+            return;
+        }
+        // A · B = A · (Bᵀ)ᵀ: the W panel is read from B's columns.
+        tiled(pool, m, n, k, new ASource(a, aOff, lda, false), new WSource(null, b, bOff, ldb, true), c, cOff, ldc, Epilogue.NONE, accumulate);
     }
 
     static void matmulTransA(WorkerPool pool, int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                              MemorySegment c, long cOff, int ldc, boolean accumulate) {
-        S.matmulTransA(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+        if (m <= 0 || n <= 0) {
+            return;
+        }
+        tiled(pool, m, n, k, new ASource(a, aOff, lda, true), new WSource(null, b, bOff, ldb, true), c, cOff, ldc, Epilogue.NONE, accumulate);
+    }
+
+    /** Where rows of A come from: a row-major matrix, or the columns of a k x m matrix (Aᵀ). */
+    record ASource(MemorySegment seg, long off, int ld, boolean transposed) {
+        /** Copies rows [i0, i0+rows) (each k long) into dst, row stride k. */
+        void copy(int i0, int rows, int k, float[] dst) {
+            if (!transposed) {
+                for (int i = 0; i < rows; i++) {
+                    MemorySegment.copy(seg, FL, 4 * (off + (long) (i0 + i) * ld), dst, i * k, k);
+                }
+            } else {
+                for (int p = 0; p < k; p++) {
+                    long base = off + (long) p * ld + i0;
+                    for (int i = 0; i < rows; i++) {
+                        dst[i * k + p] = seg.getAtIndex(FL, base + i);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Where rows of W come from: a Weights matrix (row j = output j), or the columns of a k x n F32 matrix (Bᵀ). */
+    record WSource(Weights w, MemorySegment seg, long off, int ld, boolean transposed) {
+        /** Decodes rows [j0, j0+rows) of W as floats into dst, row stride k. */
+        void copy(int j0, int rows, int k, float[] dst) {
+            if (!transposed) {
+                for (int j = 0; j < rows; j++) {
+                    decodeRow(w, j0 + j, dst, j * k);
+                }
+            } else {
+                for (int p = 0; p < k; p++) {
+                    long base = off + (long) p * ld + j0;
+                    for (int j = 0; j < rows; j++) {
+                        dst[j * k + p] = seg.getAtIndex(FL, base + j);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Register-tiled product for m >= 2. Tasks are fixed (A-row block, W-column range) pairs, so
+     * the output is independent of which thread runs which task.
+     */
+    private static void tiled(WorkerPool pool, int m, int n, int k, ASource a, WSource w,
+                              MemorySegment c, long cOff, int ldc, Epilogue ep, boolean accumulate) {
+        int mc = Math.max(4, Math.min(m, (MC_BYTES / 4 / Math.max(k, 1)) & ~3));
+        int rowBlocks = (m + mc - 1) / mc;
+        // Split the columns too when there are few row blocks, so both cores work; chunks are
+        // multiples of the 3-row W tile.
+        int colChunks = rowBlocks >= pool.threads() ? 1 : Math.max(1, Math.min(pool.threads() * 2 / rowBlocks, n / 48));
+        int colChunk = ((n + colChunks - 1) / colChunks + 2) / 3 * 3;
+        int tasks = rowBlocks * ((n + colChunk - 1) / colChunk);
+        int perRow = (n + colChunk - 1) / colChunk;
+        pool.run(tasks, t -> {
+            int i0 = (t / perRow) * mc;
+            int j0 = (t % perRow) * colChunk;
+            int rows = Math.min(mc, m - i0);
+            int cols = Math.min(colChunk, n - j0);
+            tiledBlock(i0, rows, j0, cols, k, a, w, c, cOff, ldc, ep, accumulate);
+        });
+    }
+
+    private static void tiledBlock(int i0, int rows, int j0, int cols, int k, ASource a, WSource w,
+                                   MemorySegment c, long cOff, int ldc, Epilogue ep, boolean accumulate) {
+        Scratch s = SCRATCH.get();
+        float[] ab = s.a(rows * k);
+        float[] wb = s.w(3 * k);
+        float[] out = s.x(12);
+        a.copy(i0, rows, k, ab);
+        int kv = k - k % L;
+        for (int j = 0; j < cols; j += 3) {
+            int nr = Math.min(3, cols - j);
+            w.copy(j0 + j, nr, k, wb);
+            int i = 0;
+            if (nr == 3) {
+                for (; i + 4 <= rows; i += 4) {
+                    kernel4x3(ab, i * k, wb, k, kv, out, s.lanes);
+                    for (int ii = 0; ii < 4; ii++) {
+                        for (int jj = 0; jj < 3; jj++) {
+                            store(c, cOff, ldc, i0 + i + ii, j0 + j + jj, out[ii * 3 + jj], ep, accumulate);
+                        }
+                    }
+                }
+            }
+            for (; i < rows; i++) {
+                for (int jj = 0; jj < nr; jj++) {
+                    float v = dot(ab, i * k, wb, jj * k, k, kv, s.lanes);
+                    store(c, cOff, ldc, i0 + i, j0 + j + jj, v, ep, accumulate);
+                }
+            }
+        }
+    }
+
+    private static void store(MemorySegment c, long cOff, int ldc, int i, int j, float v, Epilogue ep, boolean accumulate) {
+        long idx = cOff + (long) i * ldc + j;
+        if (accumulate) {
+            v += c.getAtIndex(FL, idx);
+        } else if (!ep.isIdentity()) {
+            if (ep.bias() != null) {
+                v += ep.bias().getAtIndex(FL, j);
+            }
+            v = ScalarMath.apply(ep.activation(), v);
+            if (ep.residual() != null) {
+                v += ep.residual().getAtIndex(FL, ep.residualOff() + (long) i * ep.ldr() + j);
+            }
+        }
+        c.setAtIndex(FL, idx, v);
+    }
+
+    /** 4 rows of A (stride k, from a0) x 3 rows of W (stride k, from 0): 12 results into out[i*3+j]. */
+    private static void kernel4x3(float[] a, int a0, float[] w, int k, int kv, float[] out, float[] lanes) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F), c02 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F), c12 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c22 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F), c32 = FloatVector.zero(F);
+        int a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+        int w1 = k, w2 = 2 * k;
+        for (int p = 0; p < kv; p += L) {
+            FloatVector w0v = FloatVector.fromArray(F, w, p);
+            FloatVector w1v = FloatVector.fromArray(F, w, w1 + p);
+            FloatVector w2v = FloatVector.fromArray(F, w, w2 + p);
+            FloatVector x = FloatVector.fromArray(F, a, a0 + p);
+            c00 = x.fma(w0v, c00);
+            c01 = x.fma(w1v, c01);
+            c02 = x.fma(w2v, c02);
+            x = FloatVector.fromArray(F, a, a1 + p);
+            c10 = x.fma(w0v, c10);
+            c11 = x.fma(w1v, c11);
+            c12 = x.fma(w2v, c12);
+            x = FloatVector.fromArray(F, a, a2 + p);
+            c20 = x.fma(w0v, c20);
+            c21 = x.fma(w1v, c21);
+            c22 = x.fma(w2v, c22);
+            x = FloatVector.fromArray(F, a, a3 + p);
+            c30 = x.fma(w0v, c30);
+            c31 = x.fma(w1v, c31);
+            c32 = x.fma(w2v, c32);
+        }
+        c00.intoArray(lanes, 0 * L);
+        c01.intoArray(lanes, 1 * L);
+        c02.intoArray(lanes, 2 * L);
+        c10.intoArray(lanes, 3 * L);
+        c11.intoArray(lanes, 4 * L);
+        c12.intoArray(lanes, 5 * L);
+        c20.intoArray(lanes, 6 * L);
+        c21.intoArray(lanes, 7 * L);
+        c22.intoArray(lanes, 8 * L);
+        c30.intoArray(lanes, 9 * L);
+        c31.intoArray(lanes, 10 * L);
+        c32.intoArray(lanes, 11 * L);
+        out[0] = tail(sumLanes(lanes, 0 * L), a, a0, w, 0, kv, k);
+        out[1] = tail(sumLanes(lanes, 1 * L), a, a0, w, w1, kv, k);
+        out[2] = tail(sumLanes(lanes, 2 * L), a, a0, w, w2, kv, k);
+        out[3] = tail(sumLanes(lanes, 3 * L), a, a1, w, 0, kv, k);
+        out[4] = tail(sumLanes(lanes, 4 * L), a, a1, w, w1, kv, k);
+        out[5] = tail(sumLanes(lanes, 5 * L), a, a1, w, w2, kv, k);
+        out[6] = tail(sumLanes(lanes, 6 * L), a, a2, w, 0, kv, k);
+        out[7] = tail(sumLanes(lanes, 7 * L), a, a2, w, w1, kv, k);
+        out[8] = tail(sumLanes(lanes, 8 * L), a, a2, w, w2, kv, k);
+        out[9] = tail(sumLanes(lanes, 9 * L), a, a3, w, 0, kv, k);
+        out[10] = tail(sumLanes(lanes, 10 * L), a, a3, w, w1, kv, k);
+        out[11] = tail(sumLanes(lanes, 11 * L), a, a3, w, w2, kv, k);
+    }
+
+    /** Step 4: the products past the last full vector, one by one. */
+    private static float tail(float s, float[] a, int ai, float[] w, int wi, int kv, int k) {
+        for (int p = kv; p < k; p++) {
+            s = Math.fma(a[ai + p], w[wi + p], s);
+        }
+        return s;
+    }
+
+    /** One element by the canonical sequence (edge tiles). */
+    static float dot(float[] a, int ai, float[] w, int wi, int k, int kv, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int p = 0; p < kv; p += L) {
+            acc = FloatVector.fromArray(F, a, ai + p).fma(FloatVector.fromArray(F, w, wi + p), acc);
+        }
+        acc.intoArray(lanes, 0);
+        return tail(sumLanes(lanes, 0), a, ai, w, wi, kv, k);
+    }
+
+    // ------------------------------------------------------------------ weight rows as floats
+
+    /** Row j of W as floats into dst[off..off+k): step 1 of the canonical sequence. */
+    static void decodeRow(Weights w, int j, float[] dst, int off) {
+        int k = w.cols();
+        MemorySegment d = w.data();
+        switch (w.dtype()) {
+            case F32 -> MemorySegment.copy(d, FL, 4L * j * k, dst, off, k);
+            case BF16 -> {
+                long base = 2L * j * k;
+                int p = 0;
+                for (; p + L <= k; p += L) {
+                    ShortVector h = ShortVector.fromMemorySegment(S, d, base + 2L * p, LE);
+                    IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
+                    bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + p);
+                }
+                for (; p < k; p++) {
+                    dst[off + p] = QuantCodec.bf16ToFloat(d.get(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * p));
+                }
+            }
+            case F16 -> {
+                long base = 2L * j * k;
+                int p = 0;
+                for (; p + L <= k; p += L) {
+                    ShortVector h = ShortVector.fromMemorySegment(S, d, base + 2L * p, LE);
+                    f16ToFloat((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).intoArray(dst, off + p);
+                }
+                for (; p < k; p++) {
+                    dst[off + p] = Float.float16ToFloat(d.get(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * p));
+                }
+            }
+            case Q8 -> {
+                long base = (long) j * k;
+                long sBase = 4L * j * w.blocksPerRow();
+                for (int b = 0; b < k / QuantCodec.BLOCK; b++) {
+                    FloatVector sc = FloatVector.broadcast(F, w.scales().get(FL, sBase + 4L * b));
+                    for (int p = b * QuantCodec.BLOCK; p < (b + 1) * QuantCodec.BLOCK; p += L) {
+                        q8(d, base + p).mul(sc).intoArray(dst, off + p);
+                    }
+                }
+            }
+            case Q4 -> {
+                long base = (long) j * (k / 2);
+                long sBase = 4L * j * w.blocksPerRow();
+                for (int b = 0; b < k / QuantCodec.BLOCK; b++) {
+                    FloatVector sc = FloatVector.broadcast(F, w.scales().get(FL, sBase + 4L * b));
+                    long blk = base + (long) b * (QuantCodec.BLOCK / 2);
+                    for (int c = 0; c < QuantCodec.BLOCK / L; c++) {
+                        q4(d, blk, c).mul(sc).intoArray(dst, off + b * QuantCodec.BLOCK + c * L);
+                    }
+                }
+            }
+        }
+    }
+
+    /** L int8 values at byte offset off, as floats. */
+    static FloatVector q8(MemorySegment d, long off) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, d, off, LE).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /**
+     * Chunk c (L values) of the Q4 block at byte offset blk, as floats. Values [cL, cL+L) sit in
+     * bytes (cL mod 16).. as low nibbles when cL < 16, else as high nibbles (FORMAT.md).
+     */
+    static FloatVector q4(MemorySegment d, long blk, int c) {
+        int first = c * L;
+        IntVector b = (IntVector) ByteVector.fromMemorySegment(B, d, blk + (first & 15), LE).convertShape(VectorOperators.B2I, I, 0);
+        IntVector nib = first < 16 ? b.and(0x0F) : b.lanewise(VectorOperators.LSHR, 4).and(0x0F);
+        return (FloatVector) nib.sub(QuantCodec.Q4_OFFSET).convert(VectorOperators.I2F, 0);
+    }
+
+    /**
+     * IEEE binary16 bits (in the low 16 bits of each int) to float, exactly: the exponent and
+     * mantissa shifted into place and rescaled by 2^112 (which also normalizes subnormals), the
+     * sign copied, infinities and NaNs given the float all-ones exponent.
+     */
+    static FloatVector f16ToFloat(IntVector h) {
+        IntVector mag = h.and(0x7FFF);
+        FloatVector v = mag.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+        IntVector bits = v.reinterpretAsInts();
+        var special = mag.compare(VectorOperators.GE, 0x7C00);
+        bits = bits.blend(mag.lanewise(VectorOperators.LSHL, 13).or(0x7F800000), special);
+        return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    // ------------------------------------------------------------------ m = 1: stream W from memory
+
+    private static void gemv(WorkerPool pool, MemorySegment a, long aOff, Weights w, MemorySegment c, long cOff, Epilogue ep) {
+        int n = w.rows();
+        int k = w.cols();
+        // x is tiny (one row): copy it to the caller's scratch once; every task only reads it.
+        float[] x = SCRATCH.get().x(k);
+        MemorySegment.copy(a, FL, 4 * aOff, x, 0, k);
+        int tasks = (n + GEMV_ROWS_PER_TASK - 1) / GEMV_ROWS_PER_TASK;
+        pool.run(tasks, t -> {
+            int j0 = t * GEMV_ROWS_PER_TASK;
+            int j1 = Math.min(n, j0 + GEMV_ROWS_PER_TASK);
+            gemvRows(x, w, j0, j1, c, cOff, ep);
+        });
+    }
+
+    private static void gemvRows(float[] x, Weights w, int j0, int j1, MemorySegment c, long cOff, Epilogue ep) {
+        int k = w.cols();
+        int kv = k - k % L;
+        Scratch s = SCRATCH.get();
+        float[] out = s.a(8);
+        int j = j0;
+        switch (w.dtype()) {
+            case F32 -> {
+                for (; j + 8 <= j1; j += 8) {
+                    gemvF32x8(x, w.data(), j, k, kv, out, s.lanes);
+                    for (int r = 0; r < 8; r++) {
+                        store(c, cOff, 0, 0, j + r, out[r], ep, false);
+                    }
+                }
+            }
+            case Q8 -> {
+                for (; j + 8 <= j1; j += 8) {
+                    gemvQ8x4(x, w, j, k, out, 0, s.lanes);
+                    gemvQ8x4(x, w, j + 4, k, out, 4, s.lanes);
+                    for (int r = 0; r < 8; r++) {
+                        store(c, cOff, 0, 0, j + r, out[r], ep, false);
+                    }
+                }
+            }
+            case Q4 -> {
+                for (; j + 8 <= j1; j += 8) {
+                    gemvQ4x4(x, w, j, k, out, 0, s.lanes);
+                    gemvQ4x4(x, w, j + 4, k, out, 4, s.lanes);
+                    for (int r = 0; r < 8; r++) {
+                        store(c, cOff, 0, 0, j + r, out[r], ep, false);
+                    }
+                }
+            }
+            default -> {
+                // F16/BF16: decode one row at a time, then the canonical dot.
+            }
+        }
+        float[] row = s.w(k);
+        for (; j < j1; j++) {
+            decodeRow(w, j, row, 0);
+            store(c, cOff, 0, 0, j, dot(x, 0, row, 0, k, kv, s.lanes), ep, false);
+        }
+    }
+
+    /** 8 F32 rows j..j+7 of W against x, streamed from the mapped file. */
+    private static void gemvF32x8(float[] x, MemorySegment d, int j, int k, int kv, float[] out, float[] lanes) {
+        long r0 = 4L * j * k;
+        long rs = 4L * k;
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
+        FloatVector c4 = FloatVector.zero(F), c5 = FloatVector.zero(F), c6 = FloatVector.zero(F), c7 = FloatVector.zero(F);
+        for (int p = 0; p < kv; p += L) {
+            FloatVector xv = FloatVector.fromArray(F, x, p);
+            long o = r0 + 4L * p;
+            c0 = xv.fma(FloatVector.fromMemorySegment(F, d, o, LE), c0);
+            c1 = xv.fma(FloatVector.fromMemorySegment(F, d, o + rs, LE), c1);
+            c2 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 2 * rs, LE), c2);
+            c3 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 3 * rs, LE), c3);
+            c4 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 4 * rs, LE), c4);
+            c5 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 5 * rs, LE), c5);
+            c6 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 6 * rs, LE), c6);
+            c7 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 7 * rs, LE), c7);
+        }
+        c0.intoArray(lanes, 0 * L);
+        c1.intoArray(lanes, 1 * L);
+        c2.intoArray(lanes, 2 * L);
+        c3.intoArray(lanes, 3 * L);
+        c4.intoArray(lanes, 4 * L);
+        c5.intoArray(lanes, 5 * L);
+        c6.intoArray(lanes, 6 * L);
+        c7.intoArray(lanes, 7 * L);
+        out[0] = tailF32(sumLanes(lanes, 0 * L), x, d, (long) j * k, kv, k);
+        out[1] = tailF32(sumLanes(lanes, 1 * L), x, d, (long) (j + 1) * k, kv, k);
+        out[2] = tailF32(sumLanes(lanes, 2 * L), x, d, (long) (j + 2) * k, kv, k);
+        out[3] = tailF32(sumLanes(lanes, 3 * L), x, d, (long) (j + 3) * k, kv, k);
+        out[4] = tailF32(sumLanes(lanes, 4 * L), x, d, (long) (j + 4) * k, kv, k);
+        out[5] = tailF32(sumLanes(lanes, 5 * L), x, d, (long) (j + 5) * k, kv, k);
+        out[6] = tailF32(sumLanes(lanes, 6 * L), x, d, (long) (j + 6) * k, kv, k);
+        out[7] = tailF32(sumLanes(lanes, 7 * L), x, d, (long) (j + 7) * k, kv, k);
+    }
+
+    /** Step 4 for a row of W in the file (element offset base). */
+    private static float tailF32(float s, float[] x, MemorySegment d, long base, int kv, int k) {
+        for (int p = kv; p < k; p++) {
+            s = Math.fma(x[p], d.getAtIndex(FL, base + p), s);
+        }
+        return s;
+    }
+
+    /**
+     * 4 Q8 rows: per block, w = q * scale (exactly as decodeRow), then the F32 sequence. Four rows,
+     * not eight: widening, scaling and FMA make this throughput-bound, so four chains already
+     * hide the FMA latency, and a smaller body lets C2 inline every Vector API call (with eight,
+     * it hit the inlining node limit and boxed vectors, at a third of the speed).
+     */
+    private static void gemvQ8x4(float[] x, Weights w, int j, int k, float[] out, int outOff, float[] lanes) {
+        MemorySegment d = w.data();
+        MemorySegment sc = w.scales();
+        int bpr = w.blocksPerRow();
+        long r0 = (long) j * k;
+        long r1 = r0 + k, r2 = r1 + k, r3 = r2 + k;
+        long s0 = 4L * j * bpr;
+        long ss = 4L * bpr;
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
+        for (int b = 0; b < bpr; b++) {
+            FloatVector s0v = FloatVector.broadcast(F, sc.get(FL, s0 + 4L * b));
+            FloatVector s1v = FloatVector.broadcast(F, sc.get(FL, s0 + ss + 4L * b));
+            FloatVector s2v = FloatVector.broadcast(F, sc.get(FL, s0 + 2 * ss + 4L * b));
+            FloatVector s3v = FloatVector.broadcast(F, sc.get(FL, s0 + 3 * ss + 4L * b));
+            for (int p = b * QuantCodec.BLOCK; p < (b + 1) * QuantCodec.BLOCK; p += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, p);
+                c0 = xv.fma(((FloatVector) ByteVector.fromMemorySegment(B, d, r0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s0v), c0);
+                c1 = xv.fma(((FloatVector) ByteVector.fromMemorySegment(B, d, r1 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s1v), c1);
+                c2 = xv.fma(((FloatVector) ByteVector.fromMemorySegment(B, d, r2 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s2v), c2);
+                c3 = xv.fma(((FloatVector) ByteVector.fromMemorySegment(B, d, r3 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s3v), c3);
+            }
+        }
+        c0.intoArray(lanes, 0);
+        c1.intoArray(lanes, L);
+        c2.intoArray(lanes, 2 * L);
+        c3.intoArray(lanes, 3 * L);
+        out[outOff] = sumLanes(lanes, 0);
+        out[outOff + 1] = sumLanes(lanes, L);
+        out[outOff + 2] = sumLanes(lanes, 2 * L);
+        out[outOff + 3] = sumLanes(lanes, 3 * L);
+    }
+
+    /**
+     * 4 Q4 rows, as {@link #gemvQ8x4}. A nibble n decodes as {@code fma(n, s, -8s)}: the exact
+     * value {@code (n - 8) * s} rounded once, so bit-identical to the codec's {@code q * s}, in one
+     * instruction instead of a subtract and a multiply.
+     */
+    private static void gemvQ4x4(float[] x, Weights w, int j, int k, float[] out, int outOff, float[] lanes) {
+        MemorySegment d = w.data();
+        MemorySegment sc = w.scales();
+        int bpr = w.blocksPerRow();
+        long rb = k / 2;
+        long r0 = (long) j * rb;
+        long r1 = r0 + rb, r2 = r1 + rb, r3 = r2 + rb;
+        long s0 = 4L * j * bpr;
+        long ss = 4L * bpr;
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
+        for (int b = 0; b < bpr; b++) {
+            float f0 = sc.get(FL, s0 + 4L * b), f1 = sc.get(FL, s0 + ss + 4L * b);
+            float f2 = sc.get(FL, s0 + 2 * ss + 4L * b), f3 = sc.get(FL, s0 + 3 * ss + 4L * b);
+            FloatVector s0v = FloatVector.broadcast(F, f0), m0v = FloatVector.broadcast(F, -8f * f0);
+            FloatVector s1v = FloatVector.broadcast(F, f1), m1v = FloatVector.broadcast(F, -8f * f1);
+            FloatVector s2v = FloatVector.broadcast(F, f2), m2v = FloatVector.broadcast(F, -8f * f2);
+            FloatVector s3v = FloatVector.broadcast(F, f3), m3v = FloatVector.broadcast(F, -8f * f3);
+            long blk = (long) b * (QuantCodec.BLOCK / 2);
+            int xb = b * QuantCodec.BLOCK;
+            // One 16-byte load per row and block; part h of its widening holds bytes [hL, hL+L):
+            // low nibbles = values [hL, hL+L), high nibbles = values [16+hL, 16+hL+L).
+            ByteVector q0 = ByteVector.fromMemorySegment(B16, d, r0 + blk, LE);
+            ByteVector q1 = ByteVector.fromMemorySegment(B16, d, r1 + blk, LE);
+            ByteVector q2 = ByteVector.fromMemorySegment(B16, d, r2 + blk, LE);
+            ByteVector q3 = ByteVector.fromMemorySegment(B16, d, r3 + blk, LE);
+            for (int h = 0; h < 16 / L; h++) {
+                FloatVector xlo = FloatVector.fromArray(F, x, xb + h * L);
+                FloatVector xhi = FloatVector.fromArray(F, x, xb + 16 + h * L);
+                IntVector n0 = (IntVector) q0.convertShape(VectorOperators.B2I, I, h);
+                IntVector n1 = (IntVector) q1.convertShape(VectorOperators.B2I, I, h);
+                IntVector n2 = (IntVector) q2.convertShape(VectorOperators.B2I, I, h);
+                IntVector n3 = (IntVector) q3.convertShape(VectorOperators.B2I, I, h);
+                c0 = xlo.fma(((FloatVector) n0.and(0x0F).convert(VectorOperators.I2F, 0)).fma(s0v, m0v), c0);
+                c1 = xlo.fma(((FloatVector) n1.and(0x0F).convert(VectorOperators.I2F, 0)).fma(s1v, m1v), c1);
+                c2 = xlo.fma(((FloatVector) n2.and(0x0F).convert(VectorOperators.I2F, 0)).fma(s2v, m2v), c2);
+                c3 = xlo.fma(((FloatVector) n3.and(0x0F).convert(VectorOperators.I2F, 0)).fma(s3v, m3v), c3);
+                c0 = xhi.fma(((FloatVector) n0.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s0v, m0v), c0);
+                c1 = xhi.fma(((FloatVector) n1.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s1v, m1v), c1);
+                c2 = xhi.fma(((FloatVector) n2.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s2v, m2v), c2);
+                c3 = xhi.fma(((FloatVector) n3.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s3v, m3v), c3);
+            }
+        }
+        c0.intoArray(lanes, 0);
+        c1.intoArray(lanes, L);
+        c2.intoArray(lanes, 2 * L);
+        c3.intoArray(lanes, 3 * L);
+        out[outOff] = sumLanes(lanes, 0);
+        out[outOff + 1] = sumLanes(lanes, L);
+        out[outOff + 2] = sumLanes(lanes, 2 * L);
+        out[outOff + 3] = sumLanes(lanes, 3 * L);
     }
 }
