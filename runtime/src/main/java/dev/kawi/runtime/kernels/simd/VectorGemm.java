@@ -118,8 +118,11 @@ final class VectorGemm {
         if (m <= 0) {
             return;
         }
-        if (m == 1) {
-            gemv(pool, a, aOff, w, c, cOff, ep);
+        if (m < 4) {
+            // Up to 3 rows: streaming W once per row beats a 4-row tile that is mostly padding.
+            for (int i = 0; i < m; i++) {
+                gemv(pool, i, a, aOff + (long) i * lda, w, c, cOff + (long) i * ldc, ep);
+            }
         } else {
             tiled(pool, m, w.rows(), w.cols(), new ASource(a, aOff, lda, false), new WSource(w, null, 0, 0, false), c, cOff, ldc, ep, false);
         }
@@ -206,32 +209,49 @@ final class VectorGemm {
     private static void tiledBlock(int i0, int rows, int j0, int cols, int k, ASource a, WSource w,
                                    MemorySegment c, long cOff, int ldc, Epilogue ep, boolean accumulate) {
         Scratch s = SCRATCH.get();
-        float[] ab = s.a(rows * k);
+        // Remainder rows and columns are computed by the same 4x3 kernel on zero-padded copies
+        // (the padding's results are dropped): one kernel, so one arithmetic for every element.
+        int paddedRows = (rows + 3) & ~3;
+        float[] ab = s.a(paddedRows * k);
         float[] wb = s.w(3 * k);
         float[] out = s.x(12);
         a.copy(i0, rows, k, ab);
+        java.util.Arrays.fill(ab, rows * k, paddedRows * k, 0f);
         int kv = k - k % L;
         for (int j = 0; j < cols; j += 3) {
             int nr = Math.min(3, cols - j);
             w.copy(j0 + j, nr, k, wb);
-            int i = 0;
-            if (nr == 3) {
-                for (; i + 4 <= rows; i += 4) {
-                    kernel4x3(ab, i * k, wb, k, kv, out, s.lanes);
-                    for (int ii = 0; ii < 4; ii++) {
-                        for (int jj = 0; jj < 3; jj++) {
-                            store(c, cOff, ldc, i0 + i + ii, j0 + j + jj, out[ii * 3 + jj], ep, accumulate);
-                        }
+            java.util.Arrays.fill(wb, nr * k, 3 * k, 0f);
+            for (int i = 0; i < rows; i += 4) {
+                kernel4x3(ab, i * k, wb, k, kv, out, s.lanes);
+                int mr = Math.min(4, rows - i);
+                for (int ii = 0; ii < mr; ii++) {
+                    for (int jj = 0; jj < nr; jj++) {
+                        store(c, cOff, ldc, i0 + i + ii, j0 + j + jj, out[ii * 3 + jj], ep, accumulate);
                     }
                 }
             }
-            for (; i < rows; i++) {
-                for (int jj = 0; jj < nr; jj++) {
-                    float v = dot(ab, i * k, wb, jj * k, k, kv, s.lanes);
-                    store(c, cOff, ldc, i0 + i, j0 + j + jj, v, ep, accumulate);
-                }
-            }
         }
+    }
+
+    /** Stores element j of a single output row (at cOff) that is row {@code i} of the product. */
+    private static void storeRow(MemorySegment c, long cOff, int i, int j, float v, Epilogue ep) {
+        if (!ep.isIdentity()) {
+            v = epilogue(v, i, j, ep);
+        }
+        c.setAtIndex(FL, cOff + j, v);
+    }
+
+    /** Step 5: act(v + bias[j]) + residual[i][j]. */
+    private static float epilogue(float v, int i, int j, Epilogue ep) {
+        if (ep.bias() != null) {
+            v += ep.bias().getAtIndex(FL, j);
+        }
+        v = ScalarMath.apply(ep.activation(), v);
+        if (ep.residual() != null) {
+            v += ep.residual().getAtIndex(FL, ep.residualOff() + (long) i * ep.ldr() + j);
+        }
+        return v;
     }
 
     private static void store(MemorySegment c, long cOff, int ldc, int i, int j, float v, Epilogue ep, boolean accumulate) {
@@ -239,13 +259,7 @@ final class VectorGemm {
         if (accumulate) {
             v += c.getAtIndex(FL, idx);
         } else if (!ep.isIdentity()) {
-            if (ep.bias() != null) {
-                v += ep.bias().getAtIndex(FL, j);
-            }
-            v = ScalarMath.apply(ep.activation(), v);
-            if (ep.residual() != null) {
-                v += ep.residual().getAtIndex(FL, ep.residualOff() + (long) i * ep.ldr() + j);
-            }
+            v = epilogue(v, i, j, ep);
         }
         c.setAtIndex(FL, idx, v);
     }
@@ -325,92 +339,88 @@ final class VectorGemm {
 
     // ------------------------------------------------------------------ weight rows as floats
 
-    /** Row j of W as floats into dst[off..off+k): step 1 of the canonical sequence. */
+    /**
+     * Row j of W as floats into dst[off..off+k): step 1 of the canonical sequence. One small
+     * method per dtype, with the Vector API calls written out in each, so that C2 inlines them
+     * all (a shared helper per load was left out of line and its vectors boxed).
+     */
     static void decodeRow(Weights w, int j, float[] dst, int off) {
-        int k = w.cols();
-        MemorySegment d = w.data();
         switch (w.dtype()) {
-            case F32 -> MemorySegment.copy(d, FL, 4L * j * k, dst, off, k);
-            case BF16 -> {
-                long base = 2L * j * k;
-                int p = 0;
-                for (; p + L <= k; p += L) {
-                    ShortVector h = ShortVector.fromMemorySegment(S, d, base + 2L * p, LE);
-                    IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-                    bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + p);
-                }
-                for (; p < k; p++) {
-                    dst[off + p] = QuantCodec.bf16ToFloat(d.get(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * p));
-                }
-            }
-            case F16 -> {
-                long base = 2L * j * k;
-                int p = 0;
-                for (; p + L <= k; p += L) {
-                    ShortVector h = ShortVector.fromMemorySegment(S, d, base + 2L * p, LE);
-                    f16ToFloat((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).intoArray(dst, off + p);
-                }
-                for (; p < k; p++) {
-                    dst[off + p] = Float.float16ToFloat(d.get(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * p));
-                }
-            }
-            case Q8 -> {
-                long base = (long) j * k;
-                long sBase = 4L * j * w.blocksPerRow();
-                for (int b = 0; b < k / QuantCodec.BLOCK; b++) {
-                    FloatVector sc = FloatVector.broadcast(F, w.scales().get(FL, sBase + 4L * b));
-                    for (int p = b * QuantCodec.BLOCK; p < (b + 1) * QuantCodec.BLOCK; p += L) {
-                        q8(d, base + p).mul(sc).intoArray(dst, off + p);
-                    }
-                }
-            }
-            case Q4 -> {
-                long base = (long) j * (k / 2);
-                long sBase = 4L * j * w.blocksPerRow();
-                for (int b = 0; b < k / QuantCodec.BLOCK; b++) {
-                    FloatVector sc = FloatVector.broadcast(F, w.scales().get(FL, sBase + 4L * b));
-                    long blk = base + (long) b * (QuantCodec.BLOCK / 2);
-                    for (int c = 0; c < QuantCodec.BLOCK / L; c++) {
-                        q4(d, blk, c).mul(sc).intoArray(dst, off + b * QuantCodec.BLOCK + c * L);
-                    }
-                }
+            case F32 -> MemorySegment.copy(w.data(), FL, 4L * j * w.cols(), dst, off, w.cols());
+            case BF16 -> decodeBf16(w.data(), j, w.cols(), dst, off);
+            case F16 -> decodeF16(w.data(), j, w.cols(), dst, off);
+            case Q8 -> decodeQ8(w.data(), w.scales(), j, w.cols(), dst, off);
+            case Q4 -> decodeQ4(w.data(), w.scales(), j, w.cols(), dst, off);
+        }
+    }
+
+    private static void decodeBf16(MemorySegment d, int j, int k, float[] dst, int off) {
+        long base = 2L * j * k;
+        int p = 0;
+        for (; p + L <= k; p += L) {
+            IntVector bits = (IntVector) ShortVector.fromMemorySegment(S, d, base + 2L * p, LE).convertShape(VectorOperators.S2I, I, 0);
+            bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + p);
+        }
+        for (; p < k; p++) {
+            dst[off + p] = QuantCodec.bf16ToFloat(d.get(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * p));
+        }
+    }
+
+    /**
+     * IEEE binary16 to float, exactly: exponent and mantissa shifted into place and rescaled by
+     * 2^112 (which also normalizes subnormals), infinities and NaNs given the all-ones exponent,
+     * the sign copied.
+     */
+    private static void decodeF16(MemorySegment d, int j, int k, float[] dst, int off) {
+        long base = 2L * j * k;
+        int p = 0;
+        for (; p + L <= k; p += L) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, d, base + 2L * p, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector mag = h.and(0x7FFF);
+            IntVector shifted = mag.lanewise(VectorOperators.LSHL, 13);
+            IntVector bits = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+            bits = bits.blend(shifted.or(0x7F800000), mag.compare(VectorOperators.GE, 0x7C00));
+            bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().intoArray(dst, off + p);
+        }
+        for (; p < k; p++) {
+            dst[off + p] = Float.float16ToFloat(d.get(ValueLayout.JAVA_SHORT_UNALIGNED, base + 2L * p));
+        }
+    }
+
+    private static void decodeQ8(MemorySegment d, MemorySegment sc, int j, int k, float[] dst, int off) {
+        long base = (long) j * k;
+        long sBase = 4L * j * (k / QuantCodec.BLOCK);
+        for (int b = 0; b < k / QuantCodec.BLOCK; b++) {
+            FloatVector s = FloatVector.broadcast(F, sc.get(FL, sBase + 4L * b));
+            for (int p = b * QuantCodec.BLOCK; p < (b + 1) * QuantCodec.BLOCK; p += L) {
+                ((FloatVector) ByteVector.fromMemorySegment(B, d, base + p, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(s).intoArray(dst, off + p);
             }
         }
     }
 
-    /** L int8 values at byte offset off, as floats. */
-    static FloatVector q8(MemorySegment d, long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, d, off, LE).convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    /**
-     * Chunk c (L values) of the Q4 block at byte offset blk, as floats. Values [cL, cL+L) sit in
-     * bytes (cL mod 16).. as low nibbles when cL < 16, else as high nibbles (FORMAT.md).
-     */
-    static FloatVector q4(MemorySegment d, long blk, int c) {
-        int first = c * L;
-        IntVector b = (IntVector) ByteVector.fromMemorySegment(B, d, blk + (first & 15), LE).convertShape(VectorOperators.B2I, I, 0);
-        IntVector nib = first < 16 ? b.and(0x0F) : b.lanewise(VectorOperators.LSHR, 4).and(0x0F);
-        return (FloatVector) nib.sub(QuantCodec.Q4_OFFSET).convert(VectorOperators.I2F, 0);
-    }
-
-    /**
-     * IEEE binary16 bits (in the low 16 bits of each int) to float, exactly: the exponent and
-     * mantissa shifted into place and rescaled by 2^112 (which also normalizes subnormals), the
-     * sign copied, infinities and NaNs given the float all-ones exponent.
-     */
-    static FloatVector f16ToFloat(IntVector h) {
-        IntVector mag = h.and(0x7FFF);
-        FloatVector v = mag.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-        IntVector bits = v.reinterpretAsInts();
-        var special = mag.compare(VectorOperators.GE, 0x7C00);
-        bits = bits.blend(mag.lanewise(VectorOperators.LSHL, 13).or(0x7F800000), special);
-        return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    /** As the Q4 GEMV kernel: nibble n decodes as fma(n, s, -8s), bit-identical to (n - 8) * s. */
+    private static void decodeQ4(MemorySegment d, MemorySegment sc, int j, int k, float[] dst, int off) {
+        long base = (long) j * (k / 2);
+        long sBase = 4L * j * (k / QuantCodec.BLOCK);
+        for (int b = 0; b < k / QuantCodec.BLOCK; b++) {
+            float f = sc.get(FL, sBase + 4L * b);
+            FloatVector s = FloatVector.broadcast(F, f);
+            FloatVector m = FloatVector.broadcast(F, -8f * f);
+            ByteVector q = ByteVector.fromMemorySegment(B16, d, base + (long) b * (QuantCodec.BLOCK / 2), LE);
+            int o = off + b * QuantCodec.BLOCK;
+            for (int h = 0; h < 16 / L; h++) {
+                IntVector n = (IntVector) q.convertShape(VectorOperators.B2I, I, h);
+                ((FloatVector) n.and(0x0F).convert(VectorOperators.I2F, 0)).fma(s, m).intoArray(dst, o + h * L);
+                ((FloatVector) n.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s, m).intoArray(dst, o + 16 + h * L);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ m = 1: stream W from memory
 
-    private static void gemv(WorkerPool pool, MemorySegment a, long aOff, Weights w, MemorySegment c, long cOff, Epilogue ep) {
+    /** Row {@code row} of the product (its index matters only for the epilogue's residual). */
+    private static void gemv(WorkerPool pool, int row, MemorySegment a, long aOff, Weights w, MemorySegment c, long cOff, Epilogue ep) {
         int n = w.rows();
         int k = w.cols();
         // x is tiny (one row): copy it to the caller's scratch once; every task only reads it.
@@ -420,11 +430,11 @@ final class VectorGemm {
         pool.run(tasks, t -> {
             int j0 = t * GEMV_ROWS_PER_TASK;
             int j1 = Math.min(n, j0 + GEMV_ROWS_PER_TASK);
-            gemvRows(x, w, j0, j1, c, cOff, ep);
+            gemvRows(x, w, j0, j1, row, c, cOff, ep);
         });
     }
 
-    private static void gemvRows(float[] x, Weights w, int j0, int j1, MemorySegment c, long cOff, Epilogue ep) {
+    private static void gemvRows(float[] x, Weights w, int j0, int j1, int row, MemorySegment c, long cOff, Epilogue ep) {
         int k = w.cols();
         int kv = k - k % L;
         Scratch s = SCRATCH.get();
@@ -435,7 +445,7 @@ final class VectorGemm {
                 for (; j + 8 <= j1; j += 8) {
                     gemvF32x8(x, w.data(), j, k, kv, out, s.lanes);
                     for (int r = 0; r < 8; r++) {
-                        store(c, cOff, 0, 0, j + r, out[r], ep, false);
+                        storeRow(c, cOff, row, j + r, out[r], ep);
                     }
                 }
             }
@@ -444,7 +454,7 @@ final class VectorGemm {
                     gemvQ8x4(x, w, j, k, out, 0, s.lanes);
                     gemvQ8x4(x, w, j + 4, k, out, 4, s.lanes);
                     for (int r = 0; r < 8; r++) {
-                        store(c, cOff, 0, 0, j + r, out[r], ep, false);
+                        storeRow(c, cOff, row, j + r, out[r], ep);
                     }
                 }
             }
@@ -453,18 +463,28 @@ final class VectorGemm {
                     gemvQ4x4(x, w, j, k, out, 0, s.lanes);
                     gemvQ4x4(x, w, j + 4, k, out, 4, s.lanes);
                     for (int r = 0; r < 8; r++) {
-                        store(c, cOff, 0, 0, j + r, out[r], ep, false);
+                        storeRow(c, cOff, row, j + r, out[r], ep);
                     }
                 }
             }
             default -> {
-                // F16/BF16: decode one row at a time, then the canonical dot.
+                // F16/BF16: decode 8 rows to the heap, then the same 8-row kernel over the copy.
+                float[] panel = s.w(8 * k);
+                for (; j + 8 <= j1; j += 8) {
+                    for (int r = 0; r < 8; r++) {
+                        decodeRow(w, j + r, panel, r * k);
+                    }
+                    gemvArray8(x, panel, k, kv, out, s.lanes);
+                    for (int r = 0; r < 8; r++) {
+                        storeRow(c, cOff, row, j + r, out[r], ep);
+                    }
+                }
             }
         }
-        float[] row = s.w(k);
+        float[] rowBuf = s.w(k);
         for (; j < j1; j++) {
-            decodeRow(w, j, row, 0);
-            store(c, cOff, 0, 0, j, dot(x, 0, row, 0, k, kv, s.lanes), ep, false);
+            decodeRow(w, j, rowBuf, 0);
+            storeRow(c, cOff, row, j, dot(x, 0, rowBuf, 0, k, kv, s.lanes), ep);
         }
     }
 
@@ -502,6 +522,34 @@ final class VectorGemm {
         out[5] = tailF32(sumLanes(lanes, 5 * L), x, d, (long) (j + 5) * k, kv, k);
         out[6] = tailF32(sumLanes(lanes, 6 * L), x, d, (long) (j + 6) * k, kv, k);
         out[7] = tailF32(sumLanes(lanes, 7 * L), x, d, (long) (j + 7) * k, kv, k);
+    }
+
+    /** 8 rows of W decoded into {@code w} (stride k) against x: {@link #gemvF32x8} over heap arrays. */
+    private static void gemvArray8(float[] x, float[] w, int k, int kv, float[] out, float[] lanes) {
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
+        FloatVector c4 = FloatVector.zero(F), c5 = FloatVector.zero(F), c6 = FloatVector.zero(F), c7 = FloatVector.zero(F);
+        for (int p = 0; p < kv; p += L) {
+            FloatVector xv = FloatVector.fromArray(F, x, p);
+            c0 = xv.fma(FloatVector.fromArray(F, w, p), c0);
+            c1 = xv.fma(FloatVector.fromArray(F, w, k + p), c1);
+            c2 = xv.fma(FloatVector.fromArray(F, w, 2 * k + p), c2);
+            c3 = xv.fma(FloatVector.fromArray(F, w, 3 * k + p), c3);
+            c4 = xv.fma(FloatVector.fromArray(F, w, 4 * k + p), c4);
+            c5 = xv.fma(FloatVector.fromArray(F, w, 5 * k + p), c5);
+            c6 = xv.fma(FloatVector.fromArray(F, w, 6 * k + p), c6);
+            c7 = xv.fma(FloatVector.fromArray(F, w, 7 * k + p), c7);
+        }
+        c0.intoArray(lanes, 0);
+        c1.intoArray(lanes, L);
+        c2.intoArray(lanes, 2 * L);
+        c3.intoArray(lanes, 3 * L);
+        c4.intoArray(lanes, 4 * L);
+        c5.intoArray(lanes, 5 * L);
+        c6.intoArray(lanes, 6 * L);
+        c7.intoArray(lanes, 7 * L);
+        for (int r = 0; r < 8; r++) {
+            out[r] = tail(sumLanes(lanes, r * L), x, 0, w, r * k, kv, k);
+        }
     }
 
     /** Step 4 for a row of W in the file (element offset base). */
