@@ -1,0 +1,11 @@
+package dev.kawi.runtime.search;
+
+/**
+ * A decoded target sequence.
+ *
+ * @param tokens          generated token ids, without the decoder start and without the end token
+ * @param score           sum of the log-probabilities of the generated tokens (the end token included when it was generated)
+ * @param normalizedScore the score divided by the length penalty (equal to score without one)
+ */
+public record Hypothesis(int[] tokens, float score, float normalizedScore) {
+}
