@@ -19,6 +19,7 @@ Statistics (every number is a median, so one stall on a shared machine does not 
 """
 import argparse
 import json
+import re
 import statistics
 import sys
 
@@ -145,10 +146,14 @@ def main():
               "Rerun those on a quiet machine before quoting them.")
     for t in sorted(peak):
         print(f"- Peak FMA ({t} thread{'s' if t > 1 else ''}, PeakFma, median of iterations): {peak[t]:.1f} GFLOP/s")
+    if 1 in peak and 2 in peak and peak[2] < 1.6 * peak[1]:
+        print(f"- {NOISY_MARK.strip()} the 2-thread peak is only {peak[2] / peak[1]:.2f}x the 1-thread one: another process "
+              "was using a core during the run, so 2-thread numbers (Kawi's and OpenBLAS's) are suspect.")
     info = [row for path in args.info for row in load_lines(path)]
     for row in info:
         if row.get("kind") == "kawi_info":
-            print(f"- Kawi: {row['kernels']} kernels; PeakFma vector width {row['vector_bits']} bits ({row['lanes']} floats); "
+            name = re.sub(r" \(\d+ threads?\)$", "", row["kernels"])
+            print(f"- Kawi: {name} kernels; PeakFma vector width {row['vector_bits']} bits ({row['lanes']} floats); "
                   f"Java {row['java']}; {row['cpus']} CPUs")
         elif row.get("kind") == "run":
             print(f"- Run: {row.get('date')}, mode {row.get('mode')}, host {row.get('host')}, CPU {row.get('cpu')}")
