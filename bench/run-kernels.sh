@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Kernel benchmark run, one command: builds bench/target/benchmarks.jar when missing or stale,
-# measures peak FMA (PeakFmaBenchmark), Kawi GEMM (GemmBenchmark) and the OpenBLAS peer
+# measures peak FMA (PeakFmaBenchmark, before and after), Kawi GEMM (GemmBenchmark) and the OpenBLAS peer
 # (numpy_gemm.py, 1 and 2 threads, right after the JMH runs), and prints a markdown table:
 # shape, dtype, threads, Kawi GFLOP/s, OpenBLAS F32 GFLOP/s, Kawi/OpenBLAS, Kawi % of peak FMA.
 #
@@ -24,7 +24,7 @@
 #
 # Statistics (details in bench/kernels_report.py): Kawi = p50 of JMH SampleTime call times;
 # OpenBLAS = median per-call time over numpy_gemm.py's repeats (faster weight layout);
-# peak = median of PeakFmaBenchmark's per-iteration GFLOP/s. Python: $PYTHON, else python3 on PATH
+# peak = median of PeakFmaBenchmark's per-iteration GFLOP/s, the higher of the two runs. Python: $PYTHON, else python3 on PATH
 # (it needs numpy; OpenBLAS threads are set per process, before numpy loads).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -111,9 +111,12 @@ print(json.dumps(dict(kind="run", **dict(zip(k, sys.argv[1:])))))' \
 "$java" --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED $fork_args \
   -cp "$jar" dev.kawi.bench.KernelsInfo 2>/dev/null >> "$out/info.jsonl"
 
-echo "== peak FMA (PeakFmaBenchmark) -> $out/peak.json" >&2
-"$java" -jar "$jar" 'dev.kawi.bench.PeakFmaBenchmark' "${jmh_common[@]}" \
-  -rf json -rff "$out/peak.json" > "$out/peak.log" 2>&1 || { tail -n 30 "$out/peak.log" >&2; exit 1; }
+peak() {  # $1: before | after
+  echo "== peak FMA (PeakFmaBenchmark) -> $out/peak-$1.json" >&2
+  "$java" -jar "$jar" 'dev.kawi.bench.PeakFmaBenchmark' "${jmh_common[@]}" \
+    -rf json -rff "$out/peak-$1.json" > "$out/peak-$1.log" 2>&1 || { tail -n 30 "$out/peak-$1.log" >&2; exit 1; }
+}
+peak before
 
 echo "== Kawi GEMM (GemmBenchmark: shapes $shapes; dtypes $dtypes; threads $threads) -> $out/gemm.json" >&2
 "$java" -jar "$jar" 'dev.kawi.bench.GemmBenchmark' "${jmh_common[@]}" \
@@ -123,6 +126,8 @@ if grep -q '<failure>' "$out/gemm.log"; then
   echo "run-kernels.sh: some GemmBenchmark runs failed (see $out/gemm.log); the table lacks them" >&2
 fi
 
+peak after
+
 numpy_files=()
 for t in ${threads//,/ }; do
   echo "== OpenBLAS peer (numpy_gemm.py, $t thread(s)) -> $out/numpy-t$t.jsonl" >&2
@@ -130,6 +135,6 @@ for t in ${threads//,/ }; do
   numpy_files+=("$out/numpy-t$t.jsonl")
 done
 
-"$python" "$root/bench/kernels_report.py" --gemm "$out/gemm.json" --peak "$out/peak.json" \
+"$python" "$root/bench/kernels_report.py" --gemm "$out/gemm.json" --peak "$out/peak-before.json" "$out/peak-after.json" \
   --numpy "${numpy_files[@]}" --info "$out/info.jsonl" | tee "$out/report.md"
 echo "== results in $out" >&2
