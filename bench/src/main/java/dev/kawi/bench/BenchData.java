@@ -140,7 +140,7 @@ final class BenchData {
         // 1e-3 of the magnitude sum: far above F32 rounding over K <= 2048 terms, far below any real bug.
         if (!(Math.abs(got - dot) <= 1e-3 * mag + 1e-6)) {
             throw new IllegalStateException(String.format(Locale.ROOT,
-                    "gemm %s m x %d x %d: C[%d][%d] = %g, expected %g: the kernel under test is wrong",
+                    "gemm %s (K=%d, N=%d): C[%d][%d] = %g, expected %g: the kernel under test is wrong",
                     w.dtype(), k, w.rows(), i, j, got, dot));
         }
     }
