@@ -1,0 +1,178 @@
+package dev.kawi.runtime.search;
+
+import dev.kawi.runtime.kernels.Kernels;
+import dev.kawi.runtime.model.DecoderState;
+import dev.kawi.weights.ModelConfig;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Beam search, batched over sentences. Per sentence and step: every live hypothesis's
+ * log-softmax is added to its score (float32); of all candidates the best {@code 2 * beam}
+ * (score descending, then lower hypothesis, then lower token) are walked in order: an end token
+ * finishes its hypothesis, any other token continues as a live one until {@code beam} are live.
+ * A sentence stops when {@code beam} hypotheses have finished, or at its maximum length, where
+ * the live ones finish as they are. Finished hypotheses are ranked by
+ * {@code score / ((5 + length) / 6)^alpha} (GNMT's length penalty; length counts the end token).
+ */
+public final class BeamSearch {
+    private BeamSearch() {
+    }
+
+    /** One sentence's search state. */
+    private static final class Sentence {
+        final List<int[]> liveTokens = new ArrayList<>();
+        final List<Float> liveScores = new ArrayList<>();
+        final List<Hypothesis> finished = new ArrayList<>();
+        final List<Integer> finishOrder = new ArrayList<>();
+        boolean done;
+    }
+
+    /**
+     * Decodes every sentence of {@code state}, which must hold {@code beam} hypotheses per
+     * sentence. Returns, per sentence, up to {@code nBest} hypotheses, best first.
+     */
+    public static List<List<Hypothesis>> run(DecoderState state, Kernels k, ModelConfig c, int beam, float alpha,
+                                             int[] maxLength, int minLength, int nBest) {
+        if (beam < 1 || nBest < 1 || nBest > beam) {
+            throw new IllegalArgumentException("need 1 <= nBest <= beam, got beam " + beam + ", nBest " + nBest);
+        }
+        int batch = state.active() / beam;
+        int vocab = c.vocabSize();
+        Sentence[] sentences = new Sentence[batch];
+        int[] parents = new int[batch * beam];
+        int[] input = new int[batch * beam];
+        // Step 0: one hypothesis per sentence.
+        for (int b = 0; b < batch; b++) {
+            sentences[b] = new Sentence();
+            sentences[b].liveTokens.add(new int[0]);
+            sentences[b].liveScores.add(0f);
+            parents[b] = b * beam;
+            input[b] = c.decoderStartId();
+        }
+        state.reorder(parents, batch);
+        int[] order = new int[batch]; // sentence of each active group, in state order
+        for (int b = 0; b < batch; b++) {
+            order[b] = b;
+        }
+        int groups = batch;
+        int cand = 2 * beam;
+        int[] topIdx = new int[cand];
+        float[] topVal = new float[cand];
+        MemorySegment logits = state.logits();
+        int finishCounter = 0;
+        while (groups > 0) {
+            state.step(input);
+            int step = state.step();
+            int active = 0;     // hypotheses of the next step
+            int row = 0;        // first row of the current group in the logits
+            int nextGroups = 0;
+            for (int g = 0; g < groups; g++) {
+                Sentence s = sentences[order[g]];
+                int live = s.liveTokens.size();
+                // Candidates: the best 2*beam of each row are enough to find the best 2*beam overall.
+                int per = Math.min(cand, vocab);
+                int total = live * per;
+                float[] cScore = new float[total];
+                int[] cHyp = new int[total];
+                int[] cTok = new int[total];
+                for (int h = 0; h < live; h++) {
+                    long r = (long) (row + h) * vocab;
+                    if (step <= minLength) {
+                        logits.setAtIndex(ValueLayout.JAVA_FLOAT, r + c.eosId(), Float.NEGATIVE_INFINITY);
+                    }
+                    k.logSoftmax(logits, r, 1, vocab, vocab, null);
+                    k.topK(logits, r, vocab, per, topIdx, topVal);
+                    float base = s.liveScores.get(h);
+                    for (int i = 0; i < per; i++) {
+                        cScore[h * per + i] = base + topVal[i];
+                        cHyp[h * per + i] = h;
+                        cTok[h * per + i] = topIdx[i];
+                    }
+                }
+                Integer[] idx = new Integer[total];
+                for (int i = 0; i < total; i++) {
+                    idx[i] = i;
+                }
+                Arrays.sort(idx, (a, b2) -> {
+                    int cmp = Float.compare(cScore[b2], cScore[a]);
+                    if (cmp != 0) {
+                        return cmp;
+                    }
+                    cmp = Integer.compare(cHyp[a], cHyp[b2]);
+                    return cmp != 0 ? cmp : Integer.compare(cTok[a], cTok[b2]);
+                });
+                List<int[]> nextTokens = new ArrayList<>();
+                List<Float> nextScores = new ArrayList<>();
+                int groupStart = active;
+                boolean atMax = step >= maxLength[order[g]] || step >= state.maxSteps();
+                for (int i = 0; i < Math.min(cand, total) && nextTokens.size() < beam; i++) {
+                    int ci = idx[i];
+                    int[] prev = s.liveTokens.get(cHyp[ci]);
+                    if (cTok[ci] == c.eosId()) {
+                        s.finished.add(new Hypothesis(prev, cScore[ci], normalize(cScore[ci], prev.length + 1, alpha)));
+                        s.finishOrder.add(finishCounter++);
+                        continue;
+                    }
+                    int[] t = Arrays.copyOf(prev, prev.length + 1);
+                    t[prev.length] = cTok[ci];
+                    if (atMax) {
+                        s.finished.add(new Hypothesis(t, cScore[ci], normalize(cScore[ci], t.length, alpha)));
+                        s.finishOrder.add(finishCounter++);
+                        nextTokens.add(t); // counts towards the beam so that the walk stops at beam hypotheses
+                        nextScores.add(cScore[ci]);
+                        continue;
+                    }
+                    nextTokens.add(t);
+                    nextScores.add(cScore[ci]);
+                    parents[active] = row + cHyp[ci];
+                    input[active] = cTok[ci];
+                    active++;
+                }
+                s.liveTokens.clear();
+                s.liveTokens.addAll(nextTokens);
+                s.liveScores.clear();
+                s.liveScores.addAll(nextScores);
+                if (atMax || s.finished.size() >= beam) {
+                    s.done = true;
+                    active = groupStart; // drop this sentence's hypotheses
+                } else {
+                    order[nextGroups++] = order[g];
+                }
+                row += live;
+            }
+            groups = nextGroups;
+            if (groups > 0) {
+                state.reorder(parents, active);
+            }
+        }
+        List<List<Hypothesis>> result = new ArrayList<>(batch);
+        for (Sentence s : sentences) {
+            Integer[] idx = new Integer[s.finished.size()];
+            for (int i = 0; i < idx.length; i++) {
+                idx[i] = i;
+            }
+            Arrays.sort(idx, (a, b) -> {
+                int cmp = Float.compare(s.finished.get(b).normalizedScore(), s.finished.get(a).normalizedScore());
+                return cmp != 0 ? cmp : Integer.compare(s.finishOrder.get(a), s.finishOrder.get(b));
+            });
+            List<Hypothesis> best = new ArrayList<>();
+            for (int i = 0; i < Math.min(nBest, idx.length); i++) {
+                best.add(s.finished.get(idx[i]));
+            }
+            result.add(best);
+        }
+        return result;
+    }
+
+    /** score / ((5 + length) / 6)^alpha. */
+    static float normalize(float score, int length, float alpha) {
+        if (alpha == 0f) {
+            return score;
+        }
+        return (float) (score / Math.pow((5.0 + length) / 6.0, alpha));
+    }
+}
