@@ -14,8 +14,8 @@ import java.util.List;
  * log-softmax is added to its score (float32); of all candidates the best {@code 2 * beam}
  * (score descending, then lower hypothesis, then lower token) are walked in order: an end token
  * finishes its hypothesis, any other token continues as a live one until {@code beam} are live.
- * A sentence stops when {@code beam} hypotheses have finished, or at its maximum length, where
- * the live ones finish as they are. Finished hypotheses are ranked by
+ * A sentence stops when {@code beam} hypotheses have finished (the live ones are then dropped),
+ * or at its maximum length, where the live ones finish as they are. Finished hypotheses are ranked by
  * {@code score / ((5 + length) / 6)^alpha} (GNMT's length penalty; length counts the end token).
  */
 public final class BeamSearch {
@@ -107,8 +107,8 @@ public final class BeamSearch {
                 });
                 List<int[]> nextTokens = new ArrayList<>();
                 List<Float> nextScores = new ArrayList<>();
-                int groupStart = active;
-                boolean atMax = step >= maxLength[order[g]] || step >= state.maxSteps();
+                List<Integer> nextParents = new ArrayList<>();
+                List<Integer> nextInputs = new ArrayList<>();
                 for (int i = 0; i < Math.min(cand, total) && nextTokens.size() < beam; i++) {
                     int ci = idx[i];
                     int[] prev = s.liveTokens.get(cHyp[ci]);
@@ -119,27 +119,32 @@ public final class BeamSearch {
                     }
                     int[] t = Arrays.copyOf(prev, prev.length + 1);
                     t[prev.length] = cTok[ci];
-                    if (atMax) {
-                        s.finished.add(new Hypothesis(t, cScore[ci], normalize(cScore[ci], t.length, alpha)));
-                        s.finishOrder.add(finishCounter++);
-                        nextTokens.add(t); // counts towards the beam so that the walk stops at beam hypotheses
-                        nextScores.add(cScore[ci]);
-                        continue;
-                    }
                     nextTokens.add(t);
                     nextScores.add(cScore[ci]);
-                    parents[active] = row + cHyp[ci];
-                    input[active] = cTok[ci];
-                    active++;
+                    nextParents.add(row + cHyp[ci]);
+                    nextInputs.add(cTok[ci]);
                 }
-                s.liveTokens.clear();
-                s.liveTokens.addAll(nextTokens);
-                s.liveScores.clear();
-                s.liveScores.addAll(nextScores);
-                if (atMax || s.finished.size() >= beam) {
+                boolean atMax = step >= maxLength[order[g]] || step >= state.maxSteps();
+                if (s.finished.size() >= beam) {
+                    s.done = true; // enough finished: the live ones are dropped
+                } else if (atMax) {
+                    // Out of length: the live hypotheses finish as they are, in live order.
+                    for (int i = 0; i < nextTokens.size(); i++) {
+                        int[] t = nextTokens.get(i);
+                        s.finished.add(new Hypothesis(t, nextScores.get(i), normalize(nextScores.get(i), t.length, alpha)));
+                        s.finishOrder.add(finishCounter++);
+                    }
                     s.done = true;
-                    active = groupStart; // drop this sentence's hypotheses
                 } else {
+                    s.liveTokens.clear();
+                    s.liveTokens.addAll(nextTokens);
+                    s.liveScores.clear();
+                    s.liveScores.addAll(nextScores);
+                    for (int i = 0; i < nextTokens.size(); i++) {
+                        parents[active] = nextParents.get(i);
+                        input[active] = nextInputs.get(i);
+                        active++;
+                    }
                     order[nextGroups++] = order[g];
                 }
                 row += live;
@@ -168,11 +173,12 @@ public final class BeamSearch {
         return result;
     }
 
-    /** score / ((5 + length) / 6)^alpha. */
-    static float normalize(float score, int length, float alpha) {
+    /** score / ((5 + length) / 6)^alpha: the penalty computed in double, rounded to float, then a float division. */
+    public static float normalize(float score, int length, float alpha) {
         if (alpha == 0f) {
             return score;
         }
-        return (float) (score / Math.pow((5.0 + length) / 6.0, alpha));
+        float penalty = (float) Math.pow((5.0 + length) / 6.0, alpha);
+        return score / penalty;
     }
 }

@@ -113,7 +113,7 @@ class ModelInvarianceTest {
                     assertTrue(nbest.get(j - 1).normalizedScore() >= nbest.get(j).normalizedScore(), "n-best order, sentence " + i);
                 }
                 // The best beam hypothesis scores at least as well as greedy under the same normalization.
-                float greedyNorm = BeamSearchAccess.normalize(g[i].score(), g[i].tokens().length + 1, 1f);
+                float greedyNorm = dev.kawi.runtime.search.BeamSearch.normalize(g[i].score(), g[i].tokens().length + 1, 1f);
                 assertTrue(nbest.get(0).normalizedScore() >= greedyNorm - 1e-4f || g[i].tokens().length >= 16,
                         "beam 4 best " + nbest.get(0).normalizedScore() + " < greedy " + greedyNorm);
             }
