@@ -111,6 +111,75 @@ final class VectorGemm {
         return t[off];
     }
 
+    /**
+     * Index vectors of the vector form of the same tree: at level t each input vector holds
+     * 2^(t-1) accumulators in segments of S = L / 2^(t-1) lanes; combining two vectors a and b
+     * adds lane i and lane i + S/2 of every segment, giving 2^t accumulators in segments of S/2
+     * (a's first). After log2(L) levels lane r holds accumulator r's sum, with exactly the
+     * additions of {@link #sumLanes} (a test checks the bits), at a fraction of the cost.
+     */
+    private static FloatVector treeIndex(int level, boolean hi) {
+        int seg = L >> (level - 1);
+        int rows = L / seg;
+        float[] v = new float[L];
+        for (int q = 0; q < L; q++) {
+            int r = q / (seg / 2);
+            int i = q % (seg / 2);
+            v[q] = (r < rows ? r * seg + i : L + (r - rows) * seg + i) + (hi ? seg / 2 : 0);
+        }
+        return FloatVector.fromArray(F, v, 0);
+    }
+
+    private static final int LEVELS = Integer.numberOfTrailingZeros(L);
+    private static final FloatVector LO1 = treeIndex(1, false), HI1 = treeIndex(1, true);
+    private static final FloatVector LO2 = LEVELS >= 2 ? treeIndex(2, false) : null, HI2 = LEVELS >= 2 ? treeIndex(2, true) : null;
+    private static final FloatVector LO3 = LEVELS >= 3 ? treeIndex(3, false) : null, HI3 = LEVELS >= 3 ? treeIndex(3, true) : null;
+    private static final FloatVector LO4 = LEVELS >= 4 ? treeIndex(4, false) : null, HI4 = LEVELS >= 4 ? treeIndex(4, true) : null;
+    /** The vector tree is written for L = 4, 8 or 16 lanes; other widths use the scalar tree. */
+    static final boolean VECTOR_TREE = L == 4 || L == 8 || L == 16;
+
+    private static FloatVector level(FloatVector lo, FloatVector hi, FloatVector a, FloatVector b) {
+        return lo.selectFrom(a, b).add(hi.selectFrom(a, b));
+    }
+
+    /**
+     * Replaces the {@code count} (4, 8 or 12) accumulators stored at t[0], t[L], t[2L], ... by
+     * their sums in t[0..count). Kernels store their accumulators and call this rather than
+     * passing vectors: a call C2 does not inline would box vector arguments, and inlining the
+     * tree into the big kernels exceeded C2's node budget (both measured: 10x slower).
+     */
+    static void reduceStored(float[] t, int count) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector d0 = level(LO1, HI1, FloatVector.fromArray(F, t, 0), FloatVector.fromArray(F, t, L));
+        FloatVector d1 = level(LO1, HI1, FloatVector.fromArray(F, t, 2 * L), FloatVector.fromArray(F, t, 3 * L));
+        FloatVector e0 = level(LO2, HI2, d0, d1);
+        if (count == 4) {
+            for (int lv = 3; lv <= LEVELS; lv++) {
+                e0 = lv == 3 ? level(LO3, HI3, e0, z) : level(LO4, HI4, e0, z);
+            }
+            e0.intoArray(t, 0);
+            return;
+        }
+        FloatVector d2 = level(LO1, HI1, FloatVector.fromArray(F, t, 4 * L), FloatVector.fromArray(F, t, 5 * L));
+        FloatVector d3 = level(LO1, HI1, FloatVector.fromArray(F, t, 6 * L), FloatVector.fromArray(F, t, 7 * L));
+        FloatVector e1 = level(LO2, HI2, d2, d3);
+        FloatVector e2 = z;
+        if (count == 12) {
+            FloatVector d4 = level(LO1, HI1, FloatVector.fromArray(F, t, 8 * L), FloatVector.fromArray(F, t, 9 * L));
+            FloatVector d5 = level(LO1, HI1, FloatVector.fromArray(F, t, 10 * L), FloatVector.fromArray(F, t, 11 * L));
+            e2 = level(LO2, HI2, d4, d5);
+        }
+        // L >= 8 here (VECTOR_TREE with 8 or more accumulators needs a third level).
+        FloatVector f0 = level(LO3, HI3, e0, e1);
+        FloatVector f1 = level(LO3, HI3, e2, z);
+        if (LEVELS >= 4) {
+            level(LO4, HI4, f0, f1).intoArray(t, 0);
+        } else {
+            f0.intoArray(t, 0);
+            f1.intoArray(t, L);
+        }
+    }
+
     // ------------------------------------------------------------------ gemm: C = A · Wᵀ
 
     static void gemm(WorkerPool pool, int m, MemorySegment a, long aOff, int lda, Weights w,
@@ -305,6 +374,22 @@ final class VectorGemm {
         c30.intoArray(lanes, 9 * L);
         c31.intoArray(lanes, 10 * L);
         c32.intoArray(lanes, 11 * L);
+        if (VECTOR_TREE && L >= 8) {
+            reduceStored(lanes, 12);
+            out[0] = tail(lanes[0], a, a0, w, 0, kv, k);
+            out[1] = tail(lanes[1], a, a0, w, w1, kv, k);
+            out[2] = tail(lanes[2], a, a0, w, w2, kv, k);
+            out[3] = tail(lanes[3], a, a1, w, 0, kv, k);
+            out[4] = tail(lanes[4], a, a1, w, w1, kv, k);
+            out[5] = tail(lanes[5], a, a1, w, w2, kv, k);
+            out[6] = tail(lanes[6], a, a2, w, 0, kv, k);
+            out[7] = tail(lanes[7], a, a2, w, w1, kv, k);
+            out[8] = tail(lanes[8], a, a2, w, w2, kv, k);
+            out[9] = tail(lanes[9], a, a3, w, 0, kv, k);
+            out[10] = tail(lanes[10], a, a3, w, w1, kv, k);
+            out[11] = tail(lanes[11], a, a3, w, w2, kv, k);
+            return;
+        }
         out[0] = tail(sumLanes(lanes, 0 * L), a, a0, w, 0, kv, k);
         out[1] = tail(sumLanes(lanes, 1 * L), a, a0, w, w1, kv, k);
         out[2] = tail(sumLanes(lanes, 2 * L), a, a0, w, w2, kv, k);
@@ -514,6 +599,13 @@ final class VectorGemm {
         c5.intoArray(lanes, 5 * L);
         c6.intoArray(lanes, 6 * L);
         c7.intoArray(lanes, 7 * L);
+        if (VECTOR_TREE && L >= 8) {
+            reduceStored(lanes, 8);
+            for (int r = 0; r < 8; r++) {
+                out[r] = tailF32(lanes[r], x, d, (long) (j + r) * k, kv, k);
+            }
+            return;
+        }
         out[0] = tailF32(sumLanes(lanes, 0 * L), x, d, (long) j * k, kv, k);
         out[1] = tailF32(sumLanes(lanes, 1 * L), x, d, (long) (j + 1) * k, kv, k);
         out[2] = tailF32(sumLanes(lanes, 2 * L), x, d, (long) (j + 2) * k, kv, k);
@@ -547,6 +639,13 @@ final class VectorGemm {
         c5.intoArray(lanes, 5 * L);
         c6.intoArray(lanes, 6 * L);
         c7.intoArray(lanes, 7 * L);
+        if (VECTOR_TREE && L >= 8) {
+            reduceStored(lanes, 8);
+            for (int r = 0; r < 8; r++) {
+                out[r] = tail(lanes[r], x, 0, w, r * k, kv, k);
+            }
+            return;
+        }
         for (int r = 0; r < 8; r++) {
             out[r] = tail(sumLanes(lanes, r * L), x, 0, w, r * k, kv, k);
         }
@@ -592,6 +691,14 @@ final class VectorGemm {
         c1.intoArray(lanes, L);
         c2.intoArray(lanes, 2 * L);
         c3.intoArray(lanes, 3 * L);
+        if (VECTOR_TREE) {
+            reduceStored(lanes, 4);
+            out[outOff] = lanes[0];
+            out[outOff + 1] = lanes[1];
+            out[outOff + 2] = lanes[2];
+            out[outOff + 3] = lanes[3];
+            return;
+        }
         out[outOff] = sumLanes(lanes, 0);
         out[outOff + 1] = sumLanes(lanes, L);
         out[outOff + 2] = sumLanes(lanes, 2 * L);
@@ -649,6 +756,14 @@ final class VectorGemm {
         c1.intoArray(lanes, L);
         c2.intoArray(lanes, 2 * L);
         c3.intoArray(lanes, 3 * L);
+        if (VECTOR_TREE) {
+            reduceStored(lanes, 4);
+            out[outOff] = lanes[0];
+            out[outOff + 1] = lanes[1];
+            out[outOff + 2] = lanes[2];
+            out[outOff + 3] = lanes[3];
+            return;
+        }
         out[outOff] = sumLanes(lanes, 0);
         out[outOff + 1] = sumLanes(lanes, L);
         out[outOff + 2] = sumLanes(lanes, 2 * L);
