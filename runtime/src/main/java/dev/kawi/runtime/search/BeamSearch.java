@@ -17,6 +17,7 @@ import java.util.List;
  * A sentence stops when {@code beam} hypotheses have finished (the live ones are then dropped),
  * or at its maximum length, where the live ones finish as they are. Finished hypotheses are ranked by
  * {@code score / ((5 + length) / 6)^alpha} (GNMT's length penalty; length counts the end token).
+ * The {@link LogitsProcessor} rules apply to each hypothesis before its log-softmax.
  */
 public final class BeamSearch {
     private BeamSearch() {
@@ -35,11 +36,12 @@ public final class BeamSearch {
      * Decodes every sentence of {@code state}, which must hold {@code beam} hypotheses per
      * sentence. Returns, per sentence, up to {@code nBest} hypotheses, best first.
      */
-    public static List<List<Hypothesis>> run(DecoderState state, Kernels k, ModelConfig c, int beam, float alpha,
-                                             int[] maxLength, int minLength, int nBest) {
-        if (beam < 1 || nBest < 1 || nBest > beam) {
-            throw new IllegalArgumentException("need 1 <= nBest <= beam, got beam " + beam + ", nBest " + nBest);
-        }
+    public static List<List<Hypothesis>> run(DecoderState state, Kernels k, ModelConfig c, DecodingOptions options, int[] maxLength) {
+        int beam = options.beamSize();
+        float alpha = options.lengthPenalty();
+        int nBest = options.nBest();
+        LogitsProcessor proc = new LogitsProcessor(options, c.eosId());
+        boolean process = !proc.isIdentity();
         int batch = state.active() / beam;
         int vocab = c.vocabSize();
         Sentence[] sentences = new Sentence[batch];
@@ -81,8 +83,9 @@ public final class BeamSearch {
                 int[] cTok = new int[total];
                 for (int h = 0; h < live; h++) {
                     long r = (long) (row + h) * vocab;
-                    if (step <= minLength) {
-                        logits.setAtIndex(ValueLayout.JAVA_FLOAT, r + c.eosId(), Float.NEGATIVE_INFINITY);
+                    if (process) {
+                        int[] hist = s.liveTokens.get(h);
+                        proc.apply(logits, r, vocab, hist, hist.length);
                     }
                     k.logSoftmax(logits, r, 1, vocab, vocab, null);
                     k.topK(logits, r, vocab, per, topIdx, topVal);
@@ -111,6 +114,9 @@ public final class BeamSearch {
                 List<Integer> nextInputs = new ArrayList<>();
                 for (int i = 0; i < Math.min(cand, total) && nextTokens.size() < beam; i++) {
                     int ci = idx[i];
+                    if (cScore[ci] == Float.NEGATIVE_INFINITY) {
+                        break; // impossible continuations (forced prefix, suppressed tokens)
+                    }
                     int[] prev = s.liveTokens.get(cHyp[ci]);
                     if (cTok[ci] == c.eosId()) {
                         s.finished.add(new Hypothesis(prev, cScore[ci], normalize(cScore[ci], prev.length + 1, alpha)));

@@ -6,42 +6,49 @@ import dev.kawi.weights.ModelConfig;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import java.util.function.IntConsumer;
+import java.util.SplittableRandom;
 
 /**
- * Greedy decoding: each step takes the most likely token (the lowest id among equal logits),
- * without computing a softmax unless scores are asked for. A sentence ends at the end token or at
- * its maximum length; finished sentences leave the batch.
+ * Greedy decoding (or sampling): each step takes the most likely token (the lowest id among
+ * equal logits), or draws one, after the {@link LogitsProcessor} rules. The softmax is skipped
+ * unless scores are asked for. A sentence ends at the end token or at its maximum length;
+ * finished sentences leave the batch.
  */
 public final class GreedySearch {
     private GreedySearch() {
     }
 
-    /** A listener told of each token as soon as it is decided: (sentence, token). */
+    /** Told of each token as soon as it is decided: (sentence, token). The end token is not reported. */
     @FunctionalInterface
     public interface TokenListener {
-        /** Called in order of generation; the end token is not reported. */
+        /** Called in order of generation. */
         void accept(int sentence, int token);
     }
 
     /**
-     * Decodes every sentence of the state (one hypothesis each). {@code maxLength[b]} bounds the
-     * generated tokens of sentence b; {@code minLength} suppresses the end token before that many.
+     * Decodes every sentence of the state (one hypothesis each); {@code maxLength[b]} bounds
+     * sentence b's generated tokens. Sampling uses one random stream per sentence seeded with
+     * {@code options.seed()}, so a sentence samples the same alone or in a batch.
      */
-    public static Hypothesis[] run(DecoderState state, Kernels k, ModelConfig c, int[] maxLength, int minLength,
-                                   boolean withScores, TokenListener listener) {
+    public static Hypothesis[] run(DecoderState state, Kernels k, ModelConfig c, DecodingOptions options, int[] maxLength,
+                                   TokenListener listener) {
         int batch = state.active();
         int vocab = c.vocabSize();
         int[][] out = new int[batch][state.maxSteps()];
         int[] len = new int[batch];
         float[] score = new float[batch];
         int[] input = new int[batch];
-        int[] alive = new int[batch];   // sentence of each active hypothesis
+        int[] alive = new int[batch];
         int[] parents = new int[batch];
+        SplittableRandom[] rnd = new SplittableRandom[batch];
         Arrays.fill(input, c.decoderStartId());
         for (int b = 0; b < batch; b++) {
             alive[b] = b;
+            rnd[b] = new SplittableRandom(options.seed());
         }
+        LogitsProcessor proc = new LogitsProcessor(options, c.eosId());
+        boolean process = !proc.isIdentity();
+        Sampler sampler = options.sampling() ? new Sampler(options.temperature(), options.topK(), options.topP()) : null;
         int active = batch;
         MemorySegment logits = state.logits();
         while (active > 0) {
@@ -50,11 +57,11 @@ public final class GreedySearch {
             for (int n = 0; n < active; n++) {
                 int b = alive[n];
                 long row = (long) n * vocab;
-                if (len[b] < minLength) {
-                    logits.setAtIndex(ValueLayout.JAVA_FLOAT, row + c.eosId(), Float.NEGATIVE_INFINITY);
+                if (process) {
+                    proc.apply(logits, row, vocab, out[b], len[b]);
                 }
-                int tok = k.argmax(logits, row, vocab);
-                if (withScores) {
+                int tok = sampler != null ? sampler.sample(k, logits, row, vocab, rnd[b]) : k.argmax(logits, row, vocab);
+                if (options.returnScores()) {
                     k.logSoftmax(logits, row, 1, vocab, vocab, null);
                     score[b] += logits.getAtIndex(ValueLayout.JAVA_FLOAT, row + tok);
                 }
@@ -83,10 +90,5 @@ public final class GreedySearch {
             result[b] = new Hypothesis(Arrays.copyOf(out[b], len[b]), score[b], score[b]);
         }
         return result;
-    }
-
-    /** Convenience for a listener that ignores the sentence index. */
-    static TokenListener of(IntConsumer c) {
-        return (b, t) -> c.accept(t);
     }
 }

@@ -12,6 +12,7 @@ import dev.kawi.runtime.model.Encoder;
 import dev.kawi.runtime.model.EncoderOutput;
 import dev.kawi.runtime.model.TransformerModel;
 import dev.kawi.runtime.search.BeamSearch;
+import dev.kawi.runtime.search.DecodingOptions;
 import dev.kawi.runtime.search.GreedySearch;
 import dev.kawi.runtime.search.Hypothesis;
 import dev.kawi.weights.Json;
@@ -127,7 +128,7 @@ class GoldenTest {
                 maxLen[((Long) g.get("source")).intValue()] = ((Long) g.get("max_length")).intValue();
             }
             int steps = java.util.Arrays.stream(maxLen).max().orElse(1) + 1;
-            Hypothesis[] out = GreedySearch.run(new DecoderState(m, k, arena, enc, 1, steps), k, m.config(), maxLen, 0, false, null);
+            Hypothesis[] out = GreedySearch.run(new DecoderState(m, k, arena, enc, 1, steps), k, m.config(), DecodingOptions.defaults(), maxLen, null);
             for (Object o : greedy) {
                 Map<String, Object> g = cast(o);
                 int s = ((Long) g.get("source")).intValue();
@@ -139,8 +140,8 @@ class GoldenTest {
             Map<String, Object> first = cast(beams.get(0));
             int beam = ((Long) first.get("beam_size")).intValue();
             float alpha = f(first.get("alpha"));
-            List<List<Hypothesis>> nbest = BeamSearch.run(new DecoderState(m, k, arena, enc, beam, steps), k, m.config(),
-                    beam, alpha, maxLen, 0, beam);
+            DecodingOptions opts = new DecodingOptions(beam, alpha, 0f, beam, 0, 256, false, 1f, 0, 1f, 0L, 1f, 0, null, null, true);
+            List<List<Hypothesis>> nbest = BeamSearch.run(new DecoderState(m, k, arena, enc, beam, steps), k, m.config(), opts, maxLen);
             for (Object o : beams) {
                 Map<String, Object> bm = cast(o);
                 int s = ((Long) bm.get("source")).intValue();

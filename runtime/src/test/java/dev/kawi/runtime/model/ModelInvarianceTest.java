@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.kawi.runtime.kernels.KernelProvider;
 import dev.kawi.runtime.kernels.Kernels;
 import dev.kawi.runtime.search.BeamSearch;
+import dev.kawi.runtime.search.DecodingOptions;
 import dev.kawi.runtime.search.GreedySearch;
 import dev.kawi.runtime.search.Hypothesis;
 import dev.kawi.weights.DType;
@@ -61,8 +62,16 @@ class ModelInvarianceTest {
             DecoderState st = new DecoderState(m, k, arena, e, 1, maxLen);
             int[] max = new int[src.length];
             Arrays.fill(max, maxLen);
-            return GreedySearch.run(st, k, m.config(), max, 0, true, null);
+            return GreedySearch.run(st, k, m.config(), scores(1), max, null);
         }
+    }
+
+    static DecodingOptions scores(int beam) {
+        return new DecodingOptions(beam, 0f, 0f, 1, 0, 256, false, 1f, 0, 1f, 0L, 1f, 0, null, null, true);
+    }
+
+    static DecodingOptions beam(int beam, float alpha, int nBest) {
+        return new DecodingOptions(beam, alpha, 0f, nBest, 0, 256, false, 1f, 0, 1f, 0L, 1f, 0, null, null, true);
     }
 
     @Test
@@ -100,12 +109,12 @@ class ModelInvarianceTest {
             int[] max = new int[src.length];
             Arrays.fill(max, 16);
             EncoderOutput e = Encoder.encode(m, k, arena, src);
-            List<List<Hypothesis>> b1 = BeamSearch.run(new DecoderState(m, k, arena, e, 1, 16), k, m.config(), 1, 0f, max, 0, 1);
+            List<List<Hypothesis>> b1 = BeamSearch.run(new DecoderState(m, k, arena, e, 1, 16), k, m.config(), beam(1, 0f, 1), max);
             for (int i = 0; i < src.length; i++) {
                 assertArrayEquals(g[i].tokens(), b1.get(i).get(0).tokens(), "beam 1 vs greedy, sentence " + i);
                 assertEquals(g[i].score(), b1.get(i).get(0).score(), 1e-4f, "beam 1 vs greedy score, sentence " + i);
             }
-            List<List<Hypothesis>> b4 = BeamSearch.run(new DecoderState(m, k, arena, e, 4, 16), k, m.config(), 4, 1f, max, 0, 4);
+            List<List<Hypothesis>> b4 = BeamSearch.run(new DecoderState(m, k, arena, e, 4, 16), k, m.config(), beam(4, 1f, 4), max);
             for (int i = 0; i < src.length; i++) {
                 List<Hypothesis> nbest = b4.get(i);
                 assertTrue(!nbest.isEmpty());
@@ -120,7 +129,7 @@ class ModelInvarianceTest {
             // Beam search of a batch equals beam search of each sentence alone.
             for (int i = 0; i < src.length; i++) {
                 EncoderOutput one = Encoder.encode(m, k, arena, new int[][] {src[i]});
-                List<List<Hypothesis>> alone = BeamSearch.run(new DecoderState(m, k, arena, one, 4, 16), k, m.config(), 4, 1f, new int[] {16}, 0, 4);
+                List<List<Hypothesis>> alone = BeamSearch.run(new DecoderState(m, k, arena, one, 4, 16), k, m.config(), beam(4, 1f, 4), new int[] {16});
                 assertEquals(alone.get(0).size(), b4.get(i).size());
                 for (int j = 0; j < alone.get(0).size(); j++) {
                     assertArrayEquals(alone.get(0).get(j).tokens(), b4.get(i).get(j).tokens(), "beam alone vs batch, sentence " + i + " rank " + j);
