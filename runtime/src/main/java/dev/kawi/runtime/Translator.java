@@ -1,0 +1,296 @@
+package dev.kawi.runtime;
+
+import dev.kawi.runtime.kernels.KernelProvider;
+import dev.kawi.runtime.kernels.Kernels;
+import dev.kawi.runtime.model.DecoderState;
+import dev.kawi.runtime.model.Encoder;
+import dev.kawi.runtime.model.EncoderOutput;
+import dev.kawi.runtime.model.TransformerModel;
+import dev.kawi.runtime.search.BeamSearch;
+import dev.kawi.runtime.search.DecodingOptions;
+import dev.kawi.runtime.search.GreedySearch;
+import dev.kawi.runtime.search.Hypothesis;
+import dev.kawi.runtime.tokenizer.Tokenizer;
+import dev.kawi.weights.KawiFile;
+import dev.kawi.weights.ModelConfig;
+import dev.kawi.weights.WeightFileException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Consumer;
+
+/**
+ * Translates text with a {@code .kawi} model. Thread-safe: share one instance; each call works
+ * in its own off-heap arena, freed when the call returns. Close it to unmap the model.
+ *
+ * <pre>{@code
+ * try (Translator t = Translator.open(Path.of("model.kawi"))) {
+ *     System.out.println(t.translate("Guten Morgen.").text());
+ * }
+ * }</pre>
+ */
+public final class Translator implements AutoCloseable {
+    private final KawiFile file;
+    private final Arena modelArena;
+    private final TransformerModel model;
+    private final Tokenizer tokenizer;
+    private final Kernels kernels;
+    private final TranslatorOptions options;
+    private final ExecutorService async;
+
+    private Translator(KawiFile file, TranslatorOptions options) {
+        this.file = file;
+        this.options = options;
+        this.modelArena = Arena.ofShared();
+        this.model = new TransformerModel(file, modelArena);
+        this.tokenizer = Tokenizer.create(file.tokenizer());
+        this.kernels = KernelProvider.get(options.threads());
+        this.async = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("kawi-translate-", 0).factory());
+    }
+
+    /** Opens a model with default options. */
+    public static Translator open(Path model) throws WeightFileException {
+        return open(model, TranslatorOptions.defaults());
+    }
+
+    /** Opens a model: maps and validates the file (tensor bytes are read lazily, by the kernels). */
+    public static Translator open(Path model, TranslatorOptions options) throws WeightFileException {
+        KawiFile f = KawiFile.open(model);
+        try {
+            return new Translator(f, options);
+        } catch (RuntimeException e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    /** The model's architecture. */
+    public ModelConfig config() {
+        return model.config();
+    }
+
+    /** The model's tokenizer. */
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** The options this translator was opened with. */
+    public TranslatorOptions options() {
+        return options;
+    }
+
+    /** Translates one text with default options. */
+    public Translation translate(String text) {
+        return translate(List.of(text), TranslationOptions.defaults()).get(0);
+    }
+
+    /** Translates one text. */
+    public Translation translate(String text, TranslationOptions opts) {
+        return translate(List.of(text), opts).get(0);
+    }
+
+    /** Translates texts with default options; results in input order. */
+    public List<Translation> translate(List<String> texts) {
+        return translate(texts, TranslationOptions.defaults());
+    }
+
+    /**
+     * Translates texts in batches of sentences of similar length (sorted, padded and masked);
+     * results in input order and identical to translating each text alone.
+     */
+    public List<Translation> translate(List<String> texts, TranslationOptions opts) {
+        int n = texts.size();
+        int[][] src = new int[n][];
+        for (int i = 0; i < n; i++) {
+            src[i] = sourceIds(texts.get(i), opts, i);
+        }
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> -src[i].length).thenComparingInt(i -> i));
+        Translation[] out = new Translation[n];
+        for (int start = 0; start < n; start += options.maxBatchSize()) {
+            int end = Math.min(n, start + options.maxBatchSize());
+            List<Integer> batch = new ArrayList<>();
+            for (int i = start; i < end; i++) {
+                int idx = order[i];
+                if (src[idx] == null) {
+                    out[idx] = new Translation("", List.of(), 0f, List.of(new Translation.Alternative("", List.of(), 0f, 0f)));
+                } else {
+                    batch.add(idx);
+                }
+            }
+            if (!batch.isEmpty()) {
+                List<List<Hypothesis>> res = decode(batch.stream().map(i -> src[i]).toArray(int[][]::new), opts, null);
+                for (int b = 0; b < batch.size(); b++) {
+                    out[batch.get(b)] = toTranslation(res.get(b), opts.decoding());
+                }
+            }
+        }
+        return List.of(out);
+    }
+
+    /** {@link #translate(String, TranslationOptions)} on a worker thread. */
+    public CompletableFuture<Translation> translateAsync(String text, TranslationOptions opts) {
+        return CompletableFuture.supplyAsync(() -> translate(text, opts), async);
+    }
+
+    /** {@link #translate(List, TranslationOptions)} on a worker thread. */
+    public CompletableFuture<List<Translation>> translateAsync(List<String> texts, TranslationOptions opts) {
+        List<String> copy = List.copyOf(texts);
+        return CompletableFuture.supplyAsync(() -> translate(copy, opts), async);
+    }
+
+    /**
+     * Greedy translation that hands each new piece of output text to {@code onText} as soon as
+     * its token is decided (bytes of an incomplete UTF-8 character are held back until complete).
+     * Returns the whole translation at the end.
+     */
+    public Translation translateStreaming(String text, TranslationOptions opts, Consumer<String> onText) {
+        if (opts.decoding().beamSize() != 1) {
+            throw new IllegalArgumentException("streaming needs greedy decoding (beam size 1), was " + opts.decoding().beamSize());
+        }
+        int[] ids = sourceIds(text, opts, 0);
+        if (ids == null) {
+            return new Translation("", List.of(), 0f, List.of(new Translation.Alternative("", List.of(), 0f, 0f)));
+        }
+        int[] generated = new int[opts.decoding().maxLength()];
+        int[] count = {0};
+        int[] emitted = {0};
+        GreedySearch.TokenListener listener = (b, tok) -> {
+            generated[count[0]++] = tok;
+            String sofar = tokenizer.decode(generated, 0, count[0]);
+            if (!sofar.endsWith("\uFFFD") && sofar.length() > emitted[0]) {
+                onText.accept(sofar.substring(emitted[0]));
+                emitted[0] = sofar.length();
+            }
+        };
+        List<List<Hypothesis>> res = decode(new int[][] {ids}, opts, listener);
+        Translation t = toTranslation(res.get(0), opts.decoding());
+        if (t.text().length() > emitted[0]) {
+            onText.accept(t.text().substring(emitted[0]));
+        }
+        return t;
+    }
+
+    /**
+     * The log-probability of {@code target} as a translation of {@code source}: the sum over the
+     * target tokens and the end token. Returns per-token log-probabilities too.
+     */
+    public Score score(String source, String target) {
+        int[] src = sourceIds(source, TranslationOptions.defaults(), 0);
+        if (src == null) {
+            src = new int[] {model.config().eosId()};
+        }
+        int[] tgt = tokenizer.encode(target);
+        ModelConfig c = model.config();
+        int steps = tgt.length + 1;
+        if (steps > c.maxPositions()) {
+            throw new IllegalArgumentException("target of " + tgt.length + " tokens exceeds the model's " + c.maxPositions() + " positions");
+        }
+        float[] logp = new float[steps];
+        try (Arena arena = Arena.ofShared()) {
+            EncoderOutput enc = Encoder.encode(model, kernels, arena, new int[][] {src});
+            DecoderState st = new DecoderState(model, kernels, arena, enc, 1, steps);
+            int input = c.decoderStartId();
+            int vocab = c.vocabSize();
+            for (int t = 0; t < steps; t++) {
+                st.step(new int[] {input});
+                kernels.logSoftmax(st.logits(), 0, 1, vocab, vocab, null);
+                int next = t < tgt.length ? tgt[t] : c.eosId();
+                logp[t] = st.logits().getAtIndex(ValueLayout.JAVA_FLOAT, next);
+                input = next;
+            }
+        }
+        float total = 0;
+        for (float v : logp) {
+            total += v;
+        }
+        List<String> pieces = new ArrayList<>();
+        for (int id : tgt) {
+            pieces.add(tokenizer.piece(id));
+        }
+        return new Score(total, logp, pieces);
+    }
+
+    /** Log-probabilities of a target: total, per token (the end token last), and the target pieces. */
+    public record Score(float total, float[] perToken, List<String> tokens) {
+    }
+
+    /** Source ids with the end token, or null for empty input; applies the length policy. */
+    private int[] sourceIds(String text, TranslationOptions opts, int index) {
+        if (text == null) {
+            throw new IllegalArgumentException("text " + index + " is null");
+        }
+        if (text.isBlank()) {
+            return null;
+        }
+        int[] ids = tokenizer.encode(text);
+        int limit = Math.min(opts.maxInputLength(), model.config().maxPositions() - 1);
+        if (ids.length > limit) {
+            if (!opts.truncateInput()) {
+                throw new IllegalArgumentException("input " + index + " has " + ids.length + " tokens, more than the limit of " + limit
+                        + " (raise max input length, or allow truncation)");
+            }
+            ids = Arrays.copyOf(ids, limit);
+        }
+        int[] withEos = Arrays.copyOf(ids, ids.length + 1);
+        withEos[ids.length] = model.config().eosId();
+        return withEos;
+    }
+
+    private List<List<Hypothesis>> decode(int[][] src, TranslationOptions opts, GreedySearch.TokenListener listener) {
+        DecodingOptions d = opts.decoding();
+        ModelConfig c = model.config();
+        int maxLen = Math.min(d.maxLength(), c.maxPositions());
+        int[] maxLength = new int[src.length];
+        Arrays.fill(maxLength, maxLen);
+        try (Arena arena = Arena.ofShared()) {
+            EncoderOutput enc = Encoder.encode(model, kernels, arena, src);
+            DecoderState state = new DecoderState(model, kernels, arena, enc, d.beamSize(), maxLen);
+            if (d.beamSize() == 1) {
+                Hypothesis[] h = GreedySearch.run(state, kernels, c, d, maxLength, listener);
+                List<List<Hypothesis>> r = new ArrayList<>();
+                for (Hypothesis x : h) {
+                    r.add(List.of(x));
+                }
+                return r;
+            }
+            return BeamSearch.run(state, kernels, c, d, maxLength);
+        }
+    }
+
+    private Translation toTranslation(List<Hypothesis> hyps, DecodingOptions d) {
+        List<Translation.Alternative> alts = new ArrayList<>();
+        for (Hypothesis h : hyps) {
+            List<String> pieces = new ArrayList<>();
+            for (int id : h.tokens()) {
+                pieces.add(tokenizer.piece(id));
+            }
+            alts.add(new Translation.Alternative(tokenizer.decode(h.tokens()), pieces, h.score(), h.normalizedScore()));
+        }
+        if (alts.isEmpty()) {
+            alts.add(new Translation.Alternative("", List.of(), Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY));
+        }
+        Translation.Alternative best = alts.get(0);
+        boolean scored = d.returnScores() || d.beamSize() > 1;
+        return new Translation(best.text(), best.tokens(), scored ? best.score() : Float.NaN, List.copyOf(alts));
+    }
+
+    /** Unmaps the model and stops the async workers; calls in flight must have returned. */
+    @Override
+    public void close() {
+        async.shutdown();
+        modelArena.close();
+        file.close();
+    }
+}
