@@ -3,10 +3,12 @@ package dev.kawi.runtime.tokenizer;
 import static dev.kawi.runtime.tokenizer.TestSpecs.escape;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kawi.weights.TokenizerSpec;
 import dev.kawi.weights.TokenizerSpec.Normalization;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -77,5 +79,25 @@ class RoundTripTest {
         for (Tokenizer t : tokenizers()) {
             assertEquals(s, t.decode(t.encode(s)), t.toString());
         }
+    }
+
+    @Test
+    void longTextWithoutSpacesIsNotQuadratic() {
+        // 200k chars in one word (e.g. CJK, which has no spaces): quadratic work would take minutes.
+        SplittableRandom rnd = new SplittableRandom(SEED + 2);
+        StringBuilder sb = new StringBuilder();
+        while (sb.length() < 200_000) {
+            String f = TestSpecs.FRAGMENTS[rnd.nextInt(TestSpecs.FRAGMENTS.length)];
+            if (f.isBlank() || f.equals("\u2581") || f.equals("\u0085") || f.equals("\u00a0") || f.equals("\u3000")) {
+                continue;
+            }
+            sb.append(f);
+        }
+        String x = sb.toString();
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            for (Tokenizer t : tokenizers()) {
+                assertEquals(t.normalize(x), t.decode(t.encode(x)), t.toString());
+            }
+        });
     }
 }
