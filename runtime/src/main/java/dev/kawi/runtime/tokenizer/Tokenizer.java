@@ -35,7 +35,7 @@ public final class Tokenizer {
      *                          it changes speed, never results)
      */
     public record Options(int wordCacheCapacity) {
-        /** The defaults: a cache of 32768 words (a few MB at most). */
+        /** The defaults: a cache of 32768 words (a few MB for typical words; words over 64 chars are not cached). */
         public static final Options DEFAULTS = new Options(1 << 15);
 
         /** Validates the options. */
