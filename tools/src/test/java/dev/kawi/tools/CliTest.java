@@ -49,7 +49,7 @@ class CliTest {
     void helpListsTheCommands() {
         Run r = kawi("--help");
         assertEquals(0, r.code);
-        for (String c : List.of("inspect", "quantize", "random-model")) {
+        for (String c : List.of("translate", "inspect", "quantize", "random-model")) {
             assertTrue(r.out.contains(c), r.out);
         }
         assertEquals(0, kawi("quantize", "--help").code);
@@ -140,6 +140,21 @@ class CliTest {
         Run r = kawi("quantize", model.toString(), model.toString(), "--dtype", "q8");
         assertEquals(2, r.code);
         assertTrue(r.err.contains("OUT must differ from IN"), r.err);
+    }
+
+    @Test
+    void translateArgumentsAndRefusesBadOptions() {
+        Run r = kawi("translate", "-m", model.toString(), "--max-length", "6", "Guten", "Morgen.");
+        assertEquals(0, r.code, r.err);
+        assertEquals(1, r.out.lines().count(), r.out);
+        Run beam = kawi("translate", "-m", model.toString(), "--beam", "3", "--nbest", "2", "--max-length", "6", "Hallo");
+        assertEquals(0, beam.code, beam.err);
+        assertEquals(2, beam.out.lines().count(), beam.out);
+        assertTrue(beam.out.lines().allMatch(l -> l.matches("-?\\d+\\.\\d{4}\t.*")), beam.out);
+        Run bad = kawi("translate", "-m", model.toString(), "--beam", "2", "--nbest", "3", "x");
+        assertEquals(2, bad.code);
+        assertTrue(bad.err.contains("n-best must be in [1, beam size 2]"), bad.err);
+        assertEquals(2, kawi("translate", "-m", dir.resolve("none.kawi").toString(), "x").code);
     }
 
     @Test
