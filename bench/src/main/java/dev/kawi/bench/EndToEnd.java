@@ -50,7 +50,7 @@ public final class EndToEnd {
             ModelConfig c = m.config();
             int[][] one = sources(1, c);
             int[][] batch = sources(BATCH, c);
-            DecodingOptions exact = new DecodingOptions(1, 0f, 0f, 1, STEPS, STEPS, false, 1f, 0, 1f, 0L, 1f, 0, null, null, false);
+            DecodingOptions exact = DecodingOptions.builder().minLength(STEPS).maxLength(STEPS).build();
             String label = path.getFileName().toString().replace(".kawi", "");
             // Warm-up: enough iterations for C2 to compile the hot paths.
             for (int i = 0; i < 30; i++) {

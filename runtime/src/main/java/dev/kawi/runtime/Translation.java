@@ -9,8 +9,12 @@ import java.util.List;
  * @param tokens       its target pieces
  * @param score        its log-probability (NaN unless scores were asked for or beam search ran)
  * @param alternatives the n-best list, best first (the first equals this translation)
+ * @param sourceTokens the source pieces the model read (with the end token)
+ * @param alignments   null unless asked for: per target token, the attention over {@code sourceTokens}
+ *                     (cross-attention of the chosen decoder layer, averaged over heads)
  */
-public record Translation(String text, List<String> tokens, float score, List<Alternative> alternatives) {
+public record Translation(String text, List<String> tokens, float score, List<Alternative> alternatives,
+                          List<String> sourceTokens, float[][] alignments) {
     /** One hypothesis of an n-best list. */
     public record Alternative(String text, List<String> tokens, float score, float normalizedScore) {
     }

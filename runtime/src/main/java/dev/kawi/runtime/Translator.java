@@ -124,7 +124,7 @@ public final class Translator implements AutoCloseable {
             for (int i = start; i < end; i++) {
                 int idx = order[i];
                 if (src[idx] == null) {
-                    out[idx] = new Translation("", List.of(), 0f, List.of(new Translation.Alternative("", List.of(), 0f, 0f)));
+                    out[idx] = empty();
                 } else {
                     batch.add(idx);
                 }
@@ -132,7 +132,7 @@ public final class Translator implements AutoCloseable {
             if (!batch.isEmpty()) {
                 List<List<Hypothesis>> res = decode(batch.stream().map(i -> src[i]).toArray(int[][]::new), opts, null);
                 for (int b = 0; b < batch.size(); b++) {
-                    out[batch.get(b)] = toTranslation(res.get(b), opts.decoding());
+                    out[batch.get(b)] = toTranslation(res.get(b), opts.decoding(), src[batch.get(b)]);
                 }
             }
         }
@@ -161,7 +161,7 @@ public final class Translator implements AutoCloseable {
         }
         int[] ids = sourceIds(text, opts, 0);
         if (ids == null) {
-            return new Translation("", List.of(), 0f, List.of(new Translation.Alternative("", List.of(), 0f, 0f)));
+            return empty();
         }
         int[] generated = new int[opts.decoding().maxLength()];
         int[] count = {0};
@@ -175,7 +175,7 @@ public final class Translator implements AutoCloseable {
             }
         };
         List<List<Hypothesis>> res = decode(new int[][] {ids}, opts, listener);
-        Translation t = toTranslation(res.get(0), opts.decoding());
+        Translation t = toTranslation(res.get(0), opts.decoding(), ids);
         if (t.text().length() > emitted[0]) {
             onText.accept(t.text().substring(emitted[0]));
         }
@@ -269,7 +269,11 @@ public final class Translator implements AutoCloseable {
         }
     }
 
-    private Translation toTranslation(List<Hypothesis> hyps, DecodingOptions d) {
+    private static Translation empty() {
+        return new Translation("", List.of(), 0f, List.of(new Translation.Alternative("", List.of(), 0f, 0f)), List.of(), null);
+    }
+
+    private Translation toTranslation(List<Hypothesis> hyps, DecodingOptions d, int[] src) {
         List<Translation.Alternative> alts = new ArrayList<>();
         for (Hypothesis h : hyps) {
             List<String> pieces = new ArrayList<>();
@@ -283,7 +287,12 @@ public final class Translator implements AutoCloseable {
         }
         Translation.Alternative best = alts.get(0);
         boolean scored = d.returnScores() || d.beamSize() > 1;
-        return new Translation(best.text(), best.tokens(), scored ? best.score() : Float.NaN, List.copyOf(alts));
+        List<String> source = new ArrayList<>();
+        for (int id : src) {
+            source.add(tokenizer.piece(id));
+        }
+        float[][] align = d.returnAlignments() && !hyps.isEmpty() ? hyps.get(0).attention() : null;
+        return new Translation(best.text(), best.tokens(), scored ? best.score() : Float.NaN, List.copyOf(alts), List.copyOf(source), align);
     }
 
     /** Unmaps the model and stops the async workers; calls in flight must have returned. */

@@ -41,7 +41,7 @@ class TranslatorTest {
     }
 
     private static TranslationOptions greedy(int maxLen) {
-        return TranslationOptions.defaults().with(new DecodingOptions(1, 1f, 0f, 1, 0, maxLen, false, 1f, 0, 1f, 0L, 1f, 0, null, null, true));
+        return TranslationOptions.defaults().with(DecodingOptions.builder().maxLength(maxLen).returnScores(true).build());
     }
 
     @Test
@@ -104,7 +104,7 @@ class TranslatorTest {
 
     @Test
     void beamSearchReturnsSortedNBest() {
-        TranslationOptions o = TranslationOptions.defaults().with(new DecodingOptions(4, 1f, 0f, 3, 0, 10, false, 1f, 0, 1f, 0L, 1f, 0, null, null, false));
+        TranslationOptions o = TranslationOptions.defaults().with(DecodingOptions.builder().beamSize(4).nBest(3).maxLength(10).build());
         Translation t = translator.translate("Guten Abend, wie geht es?", o);
         assertTrue(t.alternatives().size() >= 1 && t.alternatives().size() <= 3);
         for (int i = 1; i < t.alternatives().size(); i++) {
@@ -135,13 +135,76 @@ class TranslatorTest {
         Translation plain = translator.translate("Hallo Welt", base);
         if (!plain.tokens().isEmpty()) {
             int first = translator.tokenizer().id(plain.tokens().get(0));
-            DecodingOptions sup = new DecodingOptions(1, 1f, 0f, 1, 0, 10, false, 1f, 0, 1f, 0L, 1f, 0, Set.of(first), null, true);
+            DecodingOptions sup = DecodingOptions.builder().maxLength(10).suppressedTokens(Set.of(first)).returnScores(true).build();
             Translation t = translator.translate("Hallo Welt", base.with(sup));
             assertTrue(!t.tokens().contains(plain.tokens().get(0)), "suppressed token appeared");
         }
-        DecodingOptions sample = new DecodingOptions(1, 1f, 0f, 1, 0, 10, true, 1.5f, 50, 0.95f, 1234L, 1f, 0, null, null, true);
+        DecodingOptions sample = DecodingOptions.builder().maxLength(10).sampling(1.5f, 50, 0.95f, 1234L).returnScores(true).build();
         Translation a = translator.translate("Hallo Welt", base.with(sample));
         Translation b = translator.translate(List.of("Noch ein Satz", "Hallo Welt"), base.with(sample)).get(1);
         assertEquals(a.tokens(), b.tokens(), "same seed, same sample, alone or in a batch");
+    }
+
+    @Test
+    void alignmentsHaveOneDistributionPerTargetToken() {
+        for (int beam : new int[] {1, 3}) {
+            DecodingOptions d = DecodingOptions.builder().beamSize(beam).maxLength(8).alignments(true, -1).build();
+            Translation t = translator.translate("Guten Morgen, Welt.", TranslationOptions.defaults().with(d));
+            assertEquals(t.tokens().size(), t.alignments().length, "beam " + beam);
+            for (float[] row : t.alignments()) {
+                assertEquals(t.sourceTokens().size(), row.length);
+                double sum = 0;
+                for (float v : row) {
+                    assertTrue(v >= 0 && v <= 1);
+                    sum += v;
+                }
+                assertEquals(1.0, sum, 1e-4, "attention row sums to 1 (beam " + beam + ")");
+            }
+            Translation inBatch = translator.translate(List.of("Noch etwas", "Guten Morgen, Welt."), TranslationOptions.defaults().with(d)).get(1);
+            assertTrue(java.util.Arrays.deepEquals(t.alignments(), inBatch.alignments()), "alignments alone vs in batch");
+        }
+    }
+
+    @Test
+    void coveragePenaltyIsAddedToTheNormalizedScore() {
+        DecodingOptions plain = DecodingOptions.builder().beamSize(3).maxLength(8).alignments(true, -1).build();
+        DecodingOptions cov = plain.toBuilder().coveragePenalty(0.4f).build();
+        Translation a = translator.translate("Hallo zusammen", TranslationOptions.defaults().with(cov));
+        float[][] att = a.alignments();
+        double cp = 0;
+        for (int j = 0; j < att[0].length; j++) {
+            double sum = 0;
+            for (float[] row : att) {
+                sum += row[j];
+            }
+            cp += Math.log(Math.max(Math.min(sum, 1.0), 1e-20));
+        }
+        Translation.Alternative best = a.alternatives().get(0);
+        float lp = (float) Math.pow((5.0 + best.tokens().size() + (best.tokens().size() < 8 ? 1 : 0)) / 6.0, 1.0);
+        assertEquals(best.score() / lp + 0.4 * cp, best.normalizedScore(), 1e-3);
+        assertTrue(cp < 0, "some source token got less than full attention");
+    }
+
+    @Test
+    void prefixNgramBlockingAndRepetitionPenalty() {
+        int[] prefix = {translator.tokenizer().id("<0x41>"), translator.tokenizer().id("<0x42>")};
+        DecodingOptions forced = DecodingOptions.builder().maxLength(6).prefix(prefix).build();
+        for (int beam : new int[] {1, 2}) {
+            Translation t = translator.translate("Hallo", TranslationOptions.defaults().with(forced.withBeamSize(beam)));
+            assertEquals(List.of("<0x41>", "<0x42>"), t.tokens().subList(0, 2), "beam " + beam);
+        }
+        DecodingOptions noRepeat = DecodingOptions.builder().maxLength(30).noRepeatNgramSize(2).build();
+        List<String> toks = translator.translate("Das Haus ist klein", TranslationOptions.defaults().with(noRepeat)).tokens();
+        java.util.Set<String> bigrams = new java.util.HashSet<>();
+        for (int i = 0; i + 1 < toks.size(); i++) {
+            assertTrue(bigrams.add(toks.get(i) + " " + toks.get(i + 1)), "bigram repeated: " + toks);
+        }
+        DecodingOptions base = DecodingOptions.builder().maxLength(20).build();
+        DecodingOptions penal = base.toBuilder().repetitionPenalty(1e6f).build();
+        List<String> plain = translator.translate("Guten Morgen.", TranslationOptions.defaults().with(base)).tokens();
+        List<String> pen = translator.translate("Guten Morgen.", TranslationOptions.defaults().with(penal)).tokens();
+        long repeatsPlain = plain.size() - plain.stream().distinct().count();
+        long repeatsPen = pen.size() - pen.stream().distinct().count();
+        assertTrue(repeatsPen < repeatsPlain || repeatsPlain == 0, "penalty did not reduce repeats: " + plain + " vs " + pen);
     }
 }

@@ -54,7 +54,7 @@ final class TranslateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         DecodingOptions d;
         try {
-            d = new DecodingOptions(beam, lengthPenalty, 0f, nBest, 0, maxLength, false, 1f, 0, 1f, 0L, 1f, 0, null, null, nBest > 1);
+            d = DecodingOptions.builder().beamSize(beam).nBest(nBest).lengthPenalty(lengthPenalty).maxLength(maxLength).returnScores(nBest > 1).build();
         } catch (IllegalArgumentException e) {
             throw new BadInputException(e.getMessage());
         }

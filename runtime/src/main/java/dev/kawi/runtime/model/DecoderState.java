@@ -5,6 +5,7 @@ import dev.kawi.runtime.kernels.Kernels;
 import dev.kawi.weights.ModelConfig;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * Incremental decoding for up to {@code capacity} hypotheses over one encoded batch: the
@@ -48,6 +49,9 @@ public final class DecoderState {
     private final Epilogue[] crossQEp;
     private final Epilogue[] fc1Ep;
     private final Epilogue logitsEp;
+    private final Arena arena;
+    private int alignLayer = -1;
+    private MemorySegment alignWeights;     // (capacity, heads, S) cross-attention probabilities of alignLayer
 
     /**
      * State for {@code hypothesesPerSentence} hypotheses of each sentence of {@code enc}, for at
@@ -64,6 +68,7 @@ public final class DecoderState {
             throw new IllegalArgumentException("decoding length " + maxSteps + " exceeds max_positions " + c.maxPositions());
         }
         this.maxSteps = maxSteps;
+        this.arena = arena;
         int layers = c.decoderLayers();
         int srcRows = enc.batch() * enc.srcLen();
         kCache = new MemorySegment[layers];
@@ -111,6 +116,48 @@ public final class DecoderState {
             fc1Ep[l] = Epilogue.of(dl[l].fc1().bias(), m.activation());
         }
         logitsEp = Epilogue.of(m.outputBias(), null);
+    }
+
+    /**
+     * Records the cross-attention probabilities of decoder layer {@code layer} (negative: from the
+     * end) at every following step, for {@link #attention}.
+     */
+    public void recordAttention(int layer) {
+        int layers = c.decoderLayers();
+        int l = layer < 0 ? layers + layer : layer;
+        if (l < 0 || l >= layers) {
+            throw new IllegalArgumentException("alignment layer " + layer + " outside the decoder's " + layers + " layers");
+        }
+        alignLayer = l;
+        if (alignWeights == null) {
+            alignWeights = arena.allocate(4L * capacity * c.numHeads() * enc.srcLen(), 64);
+        }
+    }
+
+    /**
+     * The last step's cross-attention of hypothesis n in the recorded layer, averaged over heads,
+     * into {@code dst[0 .. source length)}. Returns the source length.
+     */
+    public int attention(int n, float[] dst) {
+        if (alignLayer < 0) {
+            throw new IllegalStateException("call recordAttention first");
+        }
+        int len = crossLens[n];
+        int heads = c.numHeads();
+        int s = enc.srcLen();
+        for (int j = 0; j < len; j++) {
+            float sum = 0;
+            for (int h = 0; h < heads; h++) {
+                sum += alignWeights.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) n * heads + h) * s + j);
+            }
+            dst[j] = sum / heads;
+        }
+        return len;
+    }
+
+    /** Length of hypothesis n's source sentence. */
+    public int sourceLength(int n) {
+        return crossLens[n];
     }
 
     /** Hypotheses currently decoded. */
@@ -185,8 +232,9 @@ public final class DecoderState {
                 in = h;
             }
             k.gemm(n, in, 0, d, layer.crossQ().w(), qkv, 0, d, crossQEp[l]);
+            boolean record = l == alignLayer;
             k.attentionStep(n, heads, hd, scale, qkv, 0, d, crossK[l], crossV[l], 2 * d, crossRows, enc.srcLen(), crossLens,
-                    att, 0, d, null, 0, 0);
+                    att, 0, d, record ? alignWeights : null, 0, record ? enc.srcLen() : 0);
             Encoder.residual(k, pre, n, d, att, layer.crossOut(), x, h, layer.crossAttnNorm(), eps);
             // Feed-forward.
             in = x;

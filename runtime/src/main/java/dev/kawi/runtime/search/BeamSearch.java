@@ -17,7 +17,9 @@ import java.util.List;
  * A sentence stops when {@code beam} hypotheses have finished (the live ones are then dropped),
  * or at its maximum length, where the live ones finish as they are. Finished hypotheses are ranked by
  * {@code score / ((5 + length) / 6)^alpha} (GNMT's length penalty; length counts the end token).
- * The {@link LogitsProcessor} rules apply to each hypothesis before its log-softmax.
+ * The {@link LogitsProcessor} rules apply to each hypothesis before its log-softmax. With a
+ * coverage penalty beta, {@link #coverage} of the alignment layer's attention is added to the
+ * normalized score (GNMT).
  */
 public final class BeamSearch {
     private BeamSearch() {
@@ -26,6 +28,7 @@ public final class BeamSearch {
     /** One sentence's search state. */
     private static final class Sentence {
         final List<int[]> liveTokens = new ArrayList<>();
+        final List<float[][]> liveAttn = new ArrayList<>();
         final List<Float> liveScores = new ArrayList<>();
         final List<Hypothesis> finished = new ArrayList<>();
         final List<Integer> finishOrder = new ArrayList<>();
@@ -40,6 +43,11 @@ public final class BeamSearch {
         int beam = options.beamSize();
         float alpha = options.lengthPenalty();
         int nBest = options.nBest();
+        float beta = options.coveragePenalty();
+        boolean align = options.returnAlignments() || beta > 0;
+        if (align) {
+            state.recordAttention(options.alignmentLayer());
+        }
         LogitsProcessor proc = new LogitsProcessor(options, c.eosId());
         boolean process = !proc.isIdentity();
         int batch = state.active() / beam;
@@ -51,6 +59,7 @@ public final class BeamSearch {
         for (int b = 0; b < batch; b++) {
             sentences[b] = new Sentence();
             sentences[b].liveTokens.add(new int[0]);
+            sentences[b].liveAttn.add(new float[0][]);
             sentences[b].liveScores.add(0f);
             parents[b] = b * beam;
             input[b] = c.decoderStartId();
@@ -75,6 +84,13 @@ public final class BeamSearch {
             for (int g = 0; g < groups; g++) {
                 Sentence s = sentences[order[g]];
                 int live = s.liveTokens.size();
+                float[][] stepAttn = new float[live][];
+                if (align) {
+                    for (int h = 0; h < live; h++) {
+                        stepAttn[h] = new float[state.sourceLength(row + h)];
+                        state.attention(row + h, stepAttn[h]);
+                    }
+                }
                 // Candidates: the best 2*beam of each row are enough to find the best 2*beam overall.
                 int per = Math.min(cand, vocab);
                 int total = live * per;
@@ -109,6 +125,7 @@ public final class BeamSearch {
                     return cmp != 0 ? cmp : Integer.compare(cTok[a], cTok[b2]);
                 });
                 List<int[]> nextTokens = new ArrayList<>();
+                List<float[][]> nextAttn = new ArrayList<>();
                 List<Float> nextScores = new ArrayList<>();
                 List<Integer> nextParents = new ArrayList<>();
                 List<Integer> nextInputs = new ArrayList<>();
@@ -119,13 +136,20 @@ public final class BeamSearch {
                     }
                     int[] prev = s.liveTokens.get(cHyp[ci]);
                     if (cTok[ci] == c.eosId()) {
-                        s.finished.add(new Hypothesis(prev, cScore[ci], normalize(cScore[ci], prev.length + 1, alpha)));
+                        float[][] pa = align ? s.liveAttn.get(cHyp[ci]) : null;
+                        s.finished.add(new Hypothesis(prev, cScore[ci], normalize(cScore[ci], prev.length + 1, alpha) + coverage(pa, beta), pa));
                         s.finishOrder.add(finishCounter++);
                         continue;
                     }
                     int[] t = Arrays.copyOf(prev, prev.length + 1);
                     t[prev.length] = cTok[ci];
                     nextTokens.add(t);
+                    if (align) {
+                        float[][] pa = s.liveAttn.get(cHyp[ci]);
+                        float[][] na = Arrays.copyOf(pa, pa.length + 1);
+                        na[pa.length] = stepAttn[cHyp[ci]];
+                        nextAttn.add(na);
+                    }
                     nextScores.add(cScore[ci]);
                     nextParents.add(row + cHyp[ci]);
                     nextInputs.add(cTok[ci]);
@@ -137,13 +161,16 @@ public final class BeamSearch {
                     // Out of length: the live hypotheses finish as they are, in live order.
                     for (int i = 0; i < nextTokens.size(); i++) {
                         int[] t = nextTokens.get(i);
-                        s.finished.add(new Hypothesis(t, nextScores.get(i), normalize(nextScores.get(i), t.length, alpha)));
+                        float[][] na = align ? nextAttn.get(i) : null;
+                        s.finished.add(new Hypothesis(t, nextScores.get(i), normalize(nextScores.get(i), t.length, alpha) + coverage(na, beta), na));
                         s.finishOrder.add(finishCounter++);
                     }
                     s.done = true;
                 } else {
                     s.liveTokens.clear();
                     s.liveTokens.addAll(nextTokens);
+                    s.liveAttn.clear();
+                    s.liveAttn.addAll(nextAttn);
                     s.liveScores.clear();
                     s.liveScores.addAll(nextScores);
                     for (int i = 0; i < nextTokens.size(); i++) {
@@ -177,6 +204,26 @@ public final class BeamSearch {
             result.add(best);
         }
         return result;
+    }
+
+    /**
+     * GNMT's coverage penalty: beta * sum over source tokens of log(min(total attention received, 1)),
+     * from the recorded attention rows (one per generated token); 0 when beta is 0.
+     */
+    static float coverage(float[][] attn, float beta) {
+        if (beta == 0f || attn == null || attn.length == 0) {
+            return 0f;
+        }
+        int len = attn[0].length;
+        double total = 0;
+        for (int j = 0; j < len; j++) {
+            double sum = 0;
+            for (float[] row : attn) {
+                sum += row[j];
+            }
+            total += Math.log(Math.max(Math.min(sum, 1.0), 1e-20));
+        }
+        return (float) (beta * total);
     }
 
     /** score / ((5 + length) / 6)^alpha: the penalty computed in double, rounded to float, then a float division. */

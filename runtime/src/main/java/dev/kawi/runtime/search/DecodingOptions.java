@@ -21,6 +21,8 @@ import java.util.Set;
  * @param suppressedTokens  token ids that are never generated
  * @param prefix            target tokens forced at the start of every hypothesis (may be empty)
  * @param returnScores      compute the log-probability of the output (greedy skips the softmax otherwise)
+ * @param returnAlignments  record, for each target token, the cross-attention of {@code alignmentLayer} averaged over heads
+ * @param alignmentLayer    decoder layer for alignments and the coverage penalty; negative counts from the end (-1 = last)
  */
 public record DecodingOptions(
         int beamSize,
@@ -38,7 +40,9 @@ public record DecodingOptions(
         int noRepeatNgramSize,
         Set<Integer> suppressedTokens,
         int[] prefix,
-        boolean returnScores) {
+        boolean returnScores,
+        boolean returnAlignments,
+        int alignmentLayer) {
 
     /** Validates every field; messages name the option. */
     public DecodingOptions {
@@ -67,7 +71,152 @@ public record DecodingOptions(
 
     /** Greedy decoding, up to 256 tokens, no penalties. */
     public static DecodingOptions defaults() {
-        return new DecodingOptions(1, 1f, 0f, 1, 0, 256, false, 1f, 0, 1f, 0L, 1f, 0, Set.of(), new int[0], false);
+        return builder().build();
+    }
+
+    /** A builder starting from the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from this. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.beamSize = beamSize;
+        b.lengthPenalty = lengthPenalty;
+        b.coveragePenalty = coveragePenalty;
+        b.nBest = nBest;
+        b.minLength = minLength;
+        b.maxLength = maxLength;
+        b.sampling = sampling;
+        b.temperature = temperature;
+        b.topK = topK;
+        b.topP = topP;
+        b.seed = seed;
+        b.repetitionPenalty = repetitionPenalty;
+        b.noRepeatNgramSize = noRepeatNgramSize;
+        b.suppressedTokens = suppressedTokens;
+        b.prefix = prefix;
+        b.returnScores = returnScores;
+        b.returnAlignments = returnAlignments;
+        b.alignmentLayer = alignmentLayer;
+        return b;
+    }
+
+    /** Builds options by name; {@link #build()} validates. */
+    public static final class Builder {
+        private int beamSize = 1;
+        private float lengthPenalty = 1f;
+        private float coveragePenalty;
+        private int nBest = 1;
+        private int minLength;
+        private int maxLength = 256;
+        private boolean sampling;
+        private float temperature = 1f;
+        private int topK;
+        private float topP = 1f;
+        private long seed;
+        private float repetitionPenalty = 1f;
+        private int noRepeatNgramSize;
+        private Set<Integer> suppressedTokens = Set.of();
+        private int[] prefix = new int[0];
+        private boolean returnScores;
+        private boolean returnAlignments;
+        private int alignmentLayer = -1;
+
+        private Builder() {
+        }
+
+        /** Beam size; n-best is lowered to it if larger. */
+        public Builder beamSize(int v) {
+            beamSize = v;
+            nBest = Math.min(nBest, Math.max(1, v));
+            return this;
+        }
+
+        /** GNMT length penalty alpha. */
+        public Builder lengthPenalty(float v) {
+            lengthPenalty = v;
+            return this;
+        }
+
+        /** GNMT coverage penalty beta. */
+        public Builder coveragePenalty(float v) {
+            coveragePenalty = v;
+            return this;
+        }
+
+        /** Hypotheses returned per input. */
+        public Builder nBest(int v) {
+            nBest = v;
+            return this;
+        }
+
+        /** Minimum target tokens. */
+        public Builder minLength(int v) {
+            minLength = v;
+            return this;
+        }
+
+        /** Maximum target tokens. */
+        public Builder maxLength(int v) {
+            maxLength = v;
+            return this;
+        }
+
+        /** Sampling with a temperature, top-k (0 = all), top-p (1 = all) and seed. */
+        public Builder sampling(float temperature, int topK, float topP, long seed) {
+            this.sampling = true;
+            this.temperature = temperature;
+            this.topK = topK;
+            this.topP = topP;
+            this.seed = seed;
+            return this;
+        }
+
+        /** Repetition penalty (1 = off). */
+        public Builder repetitionPenalty(float v) {
+            repetitionPenalty = v;
+            return this;
+        }
+
+        /** No-repeat n-gram size (0 = off). */
+        public Builder noRepeatNgramSize(int v) {
+            noRepeatNgramSize = v;
+            return this;
+        }
+
+        /** Token ids never generated. */
+        public Builder suppressedTokens(Set<Integer> v) {
+            suppressedTokens = v;
+            return this;
+        }
+
+        /** Forced target prefix (token ids). */
+        public Builder prefix(int[] v) {
+            prefix = v;
+            return this;
+        }
+
+        /** Compute output scores. */
+        public Builder returnScores(boolean v) {
+            returnScores = v;
+            return this;
+        }
+
+        /** Record alignments from a decoder layer (negative: from the end). */
+        public Builder alignments(boolean v, int layer) {
+            returnAlignments = v;
+            alignmentLayer = layer;
+            return this;
+        }
+
+        /** Validates and builds. */
+        public DecodingOptions build() {
+            return new DecodingOptions(beamSize, lengthPenalty, coveragePenalty, nBest, minLength, maxLength, sampling, temperature,
+                    topK, topP, seed, repetitionPenalty, noRepeatNgramSize, suppressedTokens, prefix, returnScores, returnAlignments,
+                    alignmentLayer);
+        }
     }
 
     /** A copy of the forced prefix. */
@@ -78,7 +227,6 @@ public record DecodingOptions(
 
     /** This with another beam size (and n-best clamped to it). */
     public DecodingOptions withBeamSize(int beam) {
-        return new DecodingOptions(beam, lengthPenalty, coveragePenalty, Math.min(nBest, beam), minLength, maxLength, sampling,
-                temperature, topK, topP, seed, repetitionPenalty, noRepeatNgramSize, suppressedTokens, prefix, returnScores);
+        return toBuilder().beamSize(beam).build();
     }
 }

@@ -49,6 +49,11 @@ public final class GreedySearch {
         LogitsProcessor proc = new LogitsProcessor(options, c.eosId());
         boolean process = !proc.isIdentity();
         Sampler sampler = options.sampling() ? new Sampler(options.temperature(), options.topK(), options.topP()) : null;
+        boolean align = options.returnAlignments();
+        float[][][] attn = align ? new float[batch][state.maxSteps()][] : null;
+        if (align) {
+            state.recordAttention(options.alignmentLayer());
+        }
         int active = batch;
         MemorySegment logits = state.logits();
         while (active > 0) {
@@ -67,6 +72,11 @@ public final class GreedySearch {
                 }
                 if (tok == c.eosId()) {
                     continue;
+                }
+                if (align) {
+                    float[] a = new float[state.sourceLength(n)];
+                    state.attention(n, a);
+                    attn[b][len[b]] = a;
                 }
                 out[b][len[b]++] = tok;
                 if (listener != null) {
@@ -87,7 +97,7 @@ public final class GreedySearch {
         }
         Hypothesis[] result = new Hypothesis[batch];
         for (int b = 0; b < batch; b++) {
-            result[b] = new Hypothesis(Arrays.copyOf(out[b], len[b]), score[b], score[b]);
+            result[b] = new Hypothesis(Arrays.copyOf(out[b], len[b]), score[b], score[b], align ? Arrays.copyOf(attn[b], len[b]) : null);
         }
         return result;
     }

@@ -140,7 +140,7 @@ class GoldenTest {
             Map<String, Object> first = cast(beams.get(0));
             int beam = ((Long) first.get("beam_size")).intValue();
             float alpha = f(first.get("alpha"));
-            DecodingOptions opts = new DecodingOptions(beam, alpha, 0f, beam, 0, 256, false, 1f, 0, 1f, 0L, 1f, 0, null, null, true);
+            DecodingOptions opts = DecodingOptions.builder().beamSize(beam).lengthPenalty(alpha).nBest(beam).returnScores(true).build();
             List<List<Hypothesis>> nbest = BeamSearch.run(new DecoderState(m, k, arena, enc, beam, steps), k, m.config(), opts, maxLen);
             for (Object o : beams) {
                 Map<String, Object> bm = cast(o);

@@ -67,11 +67,11 @@ class ModelInvarianceTest {
     }
 
     static DecodingOptions scores(int beam) {
-        return new DecodingOptions(beam, 0f, 0f, 1, 0, 256, false, 1f, 0, 1f, 0L, 1f, 0, null, null, true);
+        return DecodingOptions.builder().beamSize(beam).lengthPenalty(0f).returnScores(true).build();
     }
 
     static DecodingOptions beam(int beam, float alpha, int nBest) {
-        return new DecodingOptions(beam, alpha, 0f, nBest, 0, 256, false, 1f, 0, 1f, 0L, 1f, 0, null, null, true);
+        return DecodingOptions.builder().beamSize(beam).lengthPenalty(alpha).nBest(nBest).returnScores(true).build();
     }
 
     @Test
