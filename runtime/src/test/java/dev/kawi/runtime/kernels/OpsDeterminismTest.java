@@ -92,7 +92,9 @@ class OpsDeterminismTest {
             for (Activation act : Activation.values()) {
                 sameAtEveryThreadCount(act.name(), arena, x, (k, s) -> k.activation(act, s, 3, n));
             }
-            sameAtEveryThreadCount("add", arena, x, (k, s) -> k.add(s, 1, s, n + 5, s, 2, n - 4));
+            // out [1, n - 3) apart from the inputs a [n + 5, 2n + 1) and b [n + 4, 2n), which may overlap each other.
+            sameAtEveryThreadCount("add", arena, x, (k, s) -> k.add(s, 1, s, n + 5, s, n + 4, n - 4));
+            sameAtEveryThreadCount("add in place", arena, x, (k, s) -> k.add(s, 1, s, 1, s, n + 4, n - 4));
             sameAtEveryThreadCount("scale", arena, x, (k, s) -> k.scale(s, 7, n, -1.75f));
         }
     }

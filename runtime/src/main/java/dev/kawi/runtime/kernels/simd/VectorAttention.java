@@ -233,29 +233,7 @@ final class VectorAttention {
         for (; i < n; i++) {
             max = Math.max(max, p[i]);
         }
-        FloatVector mv = FloatVector.broadcast(F, max);
-        FloatVector s0 = FloatVector.zero(F);
-        FloatVector s1 = s0;
-        i = 0;
-        for (; i <= n - 2 * L; i += 2 * L) {
-            FloatVector e0 = VectorMath.exp(FloatVector.fromArray(F, p, i).sub(mv));
-            FloatVector e1 = VectorMath.exp(FloatVector.fromArray(F, p, i + L).sub(mv));
-            e0.intoArray(p, i);
-            e1.intoArray(p, i + L);
-            s0 = s0.add(e0);
-            s1 = s1.add(e1);
-        }
-        for (; i <= n - L; i += L) {
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(F, p, i).sub(mv));
-            e.intoArray(p, i);
-            s0 = s0.add(e);
-        }
-        float sum = VectorMath.sum(s0.add(s1));
-        for (; i < n; i++) {
-            float e = VectorMath.exp(p[i] - max);
-            p[i] = e;
-            sum += e;
-        }
+        float sum = VectorMath.expShift(p, n, max);
         float inv = 1f / sum;
         i = 0;
         for (; i <= n - L; i += L) {

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -20,6 +21,14 @@ import jdk.incubator.vector.VectorSpecies;
  * bits, and its result depends on whether the code runs interpreted (per-lane Math.exp) or
  * C2-compiled (SVML stub): about 1% of lanes differed in the last bit, so a kernel's output would
  * change once the JIT kicks in. The polynomial gives the same bits in both, and in scalar code.
+ *
+ * <p>Shape of the code, for C2: a vector value that crosses a call C2 did not inline is boxed
+ * (allocated), which costs 5-10x. Two things stop inlining here: a method that already has a big
+ * compiled body of its own ("already compiled into a big method"; warm-up compiles helpers alone),
+ * and the parse-time node budget (NodeCountInliningCutoff; every Vector API call expands into
+ * dozens of wrapper methods before it becomes one instruction). So: each hot loop is a method of
+ * its own taking segments and scalars; the only vector-typed helpers are small ({@link #exp},
+ * {@link #sum}, load/store); loops with exp are not unrolled.
  */
 final class VectorMath {
     /** The preferred species: the widest the CPU has (256 bits on AVX2, 512 on AVX-512). */
@@ -67,6 +76,40 @@ final class VectorMath {
     // Above this GELU(x) = x exactly in float: x/2 erfc(x/sqrt2) < 1e-23 x, far below half an ulp.
     // Returning x there also avoids inf * 0 for x = +inf.
     private static final float GELU_IDENTITY = 10f;
+
+    // The constants as vectors. Every scalar-argument shortcut (v.mul(0.5f), blend(0f, m)) hides
+    // a broadcast that costs C2 as much parse budget as a real operation; a static final vector
+    // costs almost none, and keeps the GELU loop under the node budget (see the class comment).
+    private static final FloatVector ZERO_V = FloatVector.zero(F);
+    private static final FloatVector ONE_V = FloatVector.broadcast(F, 1f);
+    private static final FloatVector HALF_V = FloatVector.broadcast(F, 0.5f);
+    private static final FloatVector NEG_HALF_V = FloatVector.broadcast(F, -0.5f);
+    private static final FloatVector INF_V = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
+    private static final FloatVector EXP_LO_V = FloatVector.broadcast(F, EXP_LO);
+    private static final FloatVector EXP_HI_V = FloatVector.broadcast(F, EXP_HI);
+    private static final FloatVector LOG2E_V = FloatVector.broadcast(F, LOG2E);
+    private static final FloatVector ROUND_MAGIC_V = FloatVector.broadcast(F, ROUND_MAGIC);
+    private static final FloatVector NEG_LN2_HI_V = FloatVector.broadcast(F, -LN2_HI);
+    private static final FloatVector NEG_LN2_LO_V = FloatVector.broadcast(F, -LN2_LO);
+    private static final FloatVector E5_V = FloatVector.broadcast(F, E5);
+    private static final FloatVector E4_V = FloatVector.broadcast(F, E4);
+    private static final FloatVector E3_V = FloatVector.broadcast(F, E3);
+    private static final FloatVector E2_V = FloatVector.broadcast(F, E2);
+    private static final FloatVector E1_V = FloatVector.broadcast(F, E1);
+    private static final FloatVector E0_V = FloatVector.broadcast(F, E0);
+    private static final IntVector BIAS_V = IntVector.broadcast(F.withLanes(int.class), 127);
+    private static final FloatVector SQRT_HALF_V = FloatVector.broadcast(F, SQRT_HALF);
+    private static final FloatVector P9_V = FloatVector.broadcast(F, P9);
+    private static final FloatVector P8_V = FloatVector.broadcast(F, P8);
+    private static final FloatVector P7_V = FloatVector.broadcast(F, P7);
+    private static final FloatVector P6_V = FloatVector.broadcast(F, P6);
+    private static final FloatVector P5_V = FloatVector.broadcast(F, P5);
+    private static final FloatVector P4_V = FloatVector.broadcast(F, P4);
+    private static final FloatVector P3_V = FloatVector.broadcast(F, P3);
+    private static final FloatVector P2_V = FloatVector.broadcast(F, P2);
+    private static final FloatVector P1_V = FloatVector.broadcast(F, P1);
+    private static final FloatVector P0_V = FloatVector.broadcast(F, P0);
+    private static final FloatVector GELU_IDENTITY_V = FloatVector.broadcast(F, GELU_IDENTITY);
 
     // Butterfly shuffles for the horizontal sum: lane i takes lane i ^ s.
     private static final VectorShuffle<Float> X1 = VectorShuffle.fromOp(F, i -> i ^ 1);
@@ -144,25 +187,25 @@ final class VectorMath {
 
     /** e^x per lane; relative error below 1e-7, 0 below -87.34, +inf above 88.38. */
     static FloatVector exp(FloatVector x) {
-        VectorMask<Float> tiny = x.compare(VectorOperators.LT, EXP_LO);
-        VectorMask<Float> huge = x.compare(VectorOperators.GT, EXP_HI);
+        VectorMask<Float> tiny = x.compare(VectorOperators.LT, EXP_LO_V);
+        VectorMask<Float> huge = x.compare(VectorOperators.GT, EXP_HI_V);
         // Clamp with blends: lanewise MIN/MAX cost extra instructions for Java's NaN and -0.0
         // rules; a NaN passes both compares untouched and comes out NaN.
-        FloatVector xc = x.blend(EXP_LO, tiny).blend(EXP_HI, huge);
-        FloatVector t = xc.fma(LOG2E, ROUND_MAGIC);
-        FloatVector n = t.sub(ROUND_MAGIC);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), xc);
-        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector y = r.fma(E5, E4);
-        y = y.fma(r, FloatVector.broadcast(F, E3));
-        y = y.fma(r, FloatVector.broadcast(F, E2));
-        y = y.fma(r, FloatVector.broadcast(F, E1));
-        y = y.fma(r, FloatVector.broadcast(F, E0));
-        y = y.fma(r.mul(r), r).add(1f);
+        FloatVector xc = x.blend(EXP_LO_V, tiny).blend(EXP_HI_V, huge);
+        FloatVector t = xc.fma(LOG2E_V, ROUND_MAGIC_V);
+        FloatVector n = t.sub(ROUND_MAGIC_V);
+        FloatVector r = n.fma(NEG_LN2_HI_V, xc);
+        r = n.fma(NEG_LN2_LO_V, r);
+        FloatVector y = r.fma(E5_V, E4_V);
+        y = y.fma(r, E3_V);
+        y = y.fma(r, E2_V);
+        y = y.fma(r, E1_V);
+        y = y.fma(r, E0_V);
+        y = y.fma(r.mul(r), r).add(ONE_V);
         // 2^n: t's bits are those of ROUND_MAGIC plus n; adding the bias 127 and shifting the sum
         // into the exponent field pushes the magic's own bits out of the word.
-        FloatVector pow2n = t.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(pow2n).blend(0f, tiny).blend(Float.POSITIVE_INFINITY, huge);
+        FloatVector pow2n = t.reinterpretAsInts().add(BIAS_V).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return y.mul(pow2n).blend(ZERO_V, tiny).blend(INF_V, huge);
     }
 
     /** The scalar twin of {@link #exp(FloatVector)}: bit-identical results. */
@@ -186,30 +229,37 @@ final class VectorMath {
     }
 
     /**
-     * Exact-form GELU, x/2 (1 + erf(x/sqrt2)), written as x - x/2 erfc(|x|/sqrt2) for x >= 0 and
-     * x/2 erfc(|x|/sqrt2) for x < 0, so negative inputs keep their relative precision instead of
-     * cancelling in 1 + erf.
+     * Exact-form GELU in place over x[base .. base+n), x/2 (1 + erf(x/sqrt2)), written as
+     * x - x/2 erfc(|x|/sqrt2) for x >= 0 and x/2 erfc(|x|/sqrt2) for x < 0, so negative inputs
+     * keep their relative precision instead of cancelling in 1 + erf.
      */
-    static FloatVector gelu(FloatVector x) {
-        FloatVector z = x.abs().mul(SQRT_HALF);
-        FloatVector t = FloatVector.broadcast(F, 1f).div(z.fma(0.5f, 1f));
-        FloatVector p = t.fma(P9, P8);
-        p = p.fma(t, FloatVector.broadcast(F, P7));
-        p = p.fma(t, FloatVector.broadcast(F, P6));
-        p = p.fma(t, FloatVector.broadcast(F, P5));
-        p = p.fma(t, FloatVector.broadcast(F, P4));
-        p = p.fma(t, FloatVector.broadcast(F, P3));
-        p = p.fma(t, FloatVector.broadcast(F, P2));
-        p = p.fma(t, FloatVector.broadcast(F, P1));
-        p = p.fma(t, FloatVector.broadcast(F, P0));
-        // -z^2 = (-x/2) x, exact inside the FMA; squaring the rounded z would cost z^2 * 1e-7.
-        FloatVector erfc = t.mul(exp(x.mul(-0.5f).fma(x, p)));
-        FloatVector g = x.mul(0.5f).mul(erfc);
-        FloatVector y = x.sub(g).blend(g, x.compare(VectorOperators.LT, 0f));
-        return y.blend(x, x.compare(VectorOperators.GT, GELU_IDENTITY));
+    static void gelu(MemorySegment x, long base, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector v = load(x, base + i);
+            FloatVector z = v.abs().mul(SQRT_HALF_V);
+            FloatVector t = ONE_V.div(z.fma(HALF_V, ONE_V));
+            FloatVector p = t.fma(P9_V, P8_V);
+            p = p.fma(t, P7_V);
+            p = p.fma(t, P6_V);
+            p = p.fma(t, P5_V);
+            p = p.fma(t, P4_V);
+            p = p.fma(t, P3_V);
+            p = p.fma(t, P2_V);
+            p = p.fma(t, P1_V);
+            p = p.fma(t, P0_V);
+            // -z^2 = (-x/2) x, exact inside the FMA; squaring the rounded z would cost z^2 * 1e-7.
+            FloatVector erfc = t.mul(exp(v.mul(NEG_HALF_V).fma(v, p)));
+            FloatVector g = v.mul(HALF_V).mul(erfc);
+            FloatVector y = v.sub(g).blend(g, v.compare(VectorOperators.LT, ZERO_V));
+            store(y.blend(v, v.compare(VectorOperators.GT, GELU_IDENTITY_V)), x, base + i);
+        }
+        for (; i < n; i++) {
+            set(x, base + i, gelu(get(x, base + i)));
+        }
     }
 
-    /** The scalar twin of {@link #gelu(FloatVector)}. */
+    /** GELU of one value: the scalar twin of the vector loop, bit-identical to a lane. */
     static float gelu(float x) {
         float z = Math.abs(x) * SQRT_HALF;
         float t = 1f / Math.fma(z, 0.5f, 1f);
@@ -228,13 +278,85 @@ final class VectorMath {
         return x > GELU_IDENTITY ? x : y;
     }
 
-    /** SiLU, x / (1 + e^-x): +-inf and NaN behave as in double arithmetic. */
-    static FloatVector swish(FloatVector x) {
-        return x.div(exp(x.neg()).add(1f));
+    /** SiLU in place over x[base .. base+n), x / (1 + e^-x); +-inf and NaN behave as in double arithmetic. */
+    static void swish(MemorySegment x, long base, int n) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector v = load(x, base + i);
+            store(v.div(exp(v.neg()).add(ONE_V)), x, base + i);
+        }
+        for (; i < n; i++) {
+            set(x, base + i, swish(get(x, base + i)));
+        }
     }
 
-    /** The scalar twin of {@link #swish(FloatVector)}. */
+    /** SiLU of one value: the scalar twin of the vector loop. */
     static float swish(float x) {
         return x / (exp(-x) + 1f);
+    }
+
+    /** Vectors per inner block of the exp sums (see {@link #expShift}). */
+    private static final int SUM_BLOCK = 16;
+
+    /**
+     * Returns the sum of e^(x - shift) over x[base .. base+n), storing the terms in place when
+     * {@code store}. One exp per iteration (unrolling would blow C2's node budget, and exp has no
+     * loop-carried dependency to hide anyway); the sum is blocked: lanes add up to SUM_BLOCK terms,
+     * the blocks are then added, so a lane's round-off grows with 16 + n/(16L) instead of n/L.
+     * The order is fixed by n alone.
+     */
+    static float expShift(MemorySegment x, long base, int n, float shift, boolean store) {
+        FloatVector sv = FloatVector.broadcast(F, shift);
+        FloatVector total = FloatVector.zero(F);
+        FloatVector block = total;
+        int i = 0;
+        int k = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector e = exp(load(x, base + i).sub(sv));
+            if (store) {
+                store(e, x, base + i);
+            }
+            block = block.add(e);
+            if (++k == SUM_BLOCK) {
+                total = total.add(block);
+                block = FloatVector.zero(F);
+                k = 0;
+            }
+        }
+        float sum = sum(total.add(block));
+        for (; i < n; i++) {
+            float e = exp(get(x, base + i) - shift);
+            if (store) {
+                set(x, base + i, e);
+            }
+            sum += e;
+        }
+        return sum;
+    }
+
+    /** {@link #expShift} with store, over an array: p[0..n) = e^(p - shift); returns the sum, same order. */
+    static float expShift(float[] p, int n, float shift) {
+        FloatVector sv = FloatVector.broadcast(F, shift);
+        FloatVector total = FloatVector.zero(F);
+        FloatVector block = total;
+        int i = 0;
+        int k = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector e = exp(FloatVector.fromArray(F, p, i).sub(sv));
+            e.intoArray(p, i);
+            block = block.add(e);
+            if (++k == SUM_BLOCK) {
+                total = total.add(block);
+                block = FloatVector.zero(F);
+                k = 0;
+            }
+        }
+        float sum = sum(total.add(block));
+        for (; i < n; i++) {
+            float e = exp(p[i] - shift);
+            p[i] = e;
+            sum += e;
+        }
+        return sum;
     }
 }

@@ -151,67 +151,6 @@ final class VectorOps {
         return max;
     }
 
-    /** Stores e^(x - max) over [base, base+n) and returns their sum (fixed order). */
-    private static float expSubStore(MemorySegment x, long base, int n, float max) {
-        FloatVector m = FloatVector.broadcast(F, max);
-        // Four accumulators: each lane then sums n / (4L) terms, which bounds float round-off.
-        FloatVector s0 = FloatVector.zero(F);
-        FloatVector s1 = s0;
-        FloatVector s2 = s0;
-        FloatVector s3 = s0;
-        int i = 0;
-        for (; i <= n - 4 * L; i += 4 * L) {
-            FloatVector e0 = VectorMath.exp(load(x, base + i).sub(m));
-            FloatVector e1 = VectorMath.exp(load(x, base + i + L).sub(m));
-            FloatVector e2 = VectorMath.exp(load(x, base + i + 2 * L).sub(m));
-            FloatVector e3 = VectorMath.exp(load(x, base + i + 3 * L).sub(m));
-            store(e0, x, base + i);
-            store(e1, x, base + i + L);
-            store(e2, x, base + i + 2 * L);
-            store(e3, x, base + i + 3 * L);
-            s0 = s0.add(e0);
-            s1 = s1.add(e1);
-            s2 = s2.add(e2);
-            s3 = s3.add(e3);
-        }
-        for (; i <= n - L; i += L) {
-            FloatVector e = VectorMath.exp(load(x, base + i).sub(m));
-            store(e, x, base + i);
-            s0 = s0.add(e);
-        }
-        float sum = VectorMath.sum(s0.add(s1).add(s2.add(s3)));
-        for (; i < n; i++) {
-            float e = VectorMath.exp(get(x, base + i) - max);
-            set(x, base + i, e);
-            sum += e;
-        }
-        return sum;
-    }
-
-    /** The sum of e^(x - max) over [base, base+n), not stored; same order as {@link #expSubStore}. */
-    private static float expSubSum(MemorySegment x, long base, int n, float max) {
-        FloatVector m = FloatVector.broadcast(F, max);
-        FloatVector s0 = FloatVector.zero(F);
-        FloatVector s1 = s0;
-        FloatVector s2 = s0;
-        FloatVector s3 = s0;
-        int i = 0;
-        for (; i <= n - 4 * L; i += 4 * L) {
-            s0 = s0.add(VectorMath.exp(load(x, base + i).sub(m)));
-            s1 = s1.add(VectorMath.exp(load(x, base + i + L).sub(m)));
-            s2 = s2.add(VectorMath.exp(load(x, base + i + 2 * L).sub(m)));
-            s3 = s3.add(VectorMath.exp(load(x, base + i + 3 * L).sub(m)));
-        }
-        for (; i <= n - L; i += L) {
-            s0 = s0.add(VectorMath.exp(load(x, base + i).sub(m)));
-        }
-        float sum = VectorMath.sum(s0.add(s1).add(s2.add(s3)));
-        for (; i < n; i++) {
-            sum += VectorMath.exp(get(x, base + i) - max);
-        }
-        return sum;
-    }
-
     /** x[base + j] *= s for j in [0, n). */
     private static void scaleRange(MemorySegment x, long base, int n, float s) {
         FloatVector sv = FloatVector.broadcast(F, s);
@@ -227,7 +166,7 @@ final class VectorOps {
     static void softmaxRow(MemorySegment x, long base, int cols, int len) {
         if (len > 0) {
             float max = max(x, base, len);
-            float sum = expSubStore(x, base, len, max);
+            float sum = VectorMath.expShift(x, base, len, max, true);
             // One division, then multiplies: at most one extra rounding per element.
             scaleRange(x, base, len, 1f / sum);
         }
@@ -239,7 +178,7 @@ final class VectorOps {
             float max = max(x, base, len);
             // (x - max) - log(sum) rather than x - (max + log(sum)): the largest entries, the ones
             // a search keeps, then keep their full relative precision.
-            float logSum = (float) Math.log(expSubSum(x, base, len, max));
+            float logSum = (float) Math.log(VectorMath.expShift(x, base, len, max, false));
             FloatVector m = FloatVector.broadcast(F, max);
             FloatVector ls = FloatVector.broadcast(F, logSum);
             int i = 0;
@@ -337,6 +276,12 @@ final class VectorOps {
         if (rstdOut != null) {
             set(rstdOut, r, rstd);
         }
+        normalize(out, ob, x, xb, cols, mean, rstd, gamma, beta);
+    }
+
+    /** out = (x - mean) * rstd * gamma + beta over one row. */
+    private static void normalize(MemorySegment out, long ob, MemorySegment x, long xb, int cols, float mean, float rstd,
+                                  MemorySegment gamma, MemorySegment beta) {
         FloatVector mv = FloatVector.broadcast(F, mean);
         FloatVector rv = FloatVector.broadcast(F, rstd);
         int j = 0;
@@ -430,36 +375,24 @@ final class VectorOps {
     }
 
     private static void activationChunk(Activation act, MemorySegment x, long base, int n) {
-        int i = 0;
         switch (act) {
-            case RELU -> {
-                // max with Java semantics: relu(-0.0) = 0.0 and relu(NaN) = NaN, as Math.max.
-                FloatVector zero = FloatVector.zero(F);
-                for (; i <= n - L; i += L) {
-                    store(load(x, base + i).max(zero), x, base + i);
-                }
-                for (; i < n; i++) {
-                    set(x, base + i, Math.max(0f, get(x, base + i)));
-                }
-            }
-            case GELU -> {
-                for (; i <= n - L; i += L) {
-                    store(VectorMath.gelu(load(x, base + i)), x, base + i);
-                }
-                for (; i < n; i++) {
-                    set(x, base + i, VectorMath.gelu(get(x, base + i)));
-                }
-            }
-            case SWISH -> {
-                for (; i <= n - L; i += L) {
-                    store(VectorMath.swish(load(x, base + i)), x, base + i);
-                }
-                for (; i < n; i++) {
-                    set(x, base + i, VectorMath.swish(get(x, base + i)));
-                }
-            }
+            case RELU -> relu(x, base, n);
+            case GELU -> VectorMath.gelu(x, base, n);
+            case SWISH -> VectorMath.swish(x, base, n);
             case NONE -> {
             }
+        }
+    }
+
+    /** max(0, x) with Java semantics: relu(-0.0) = 0.0 and relu(NaN) = NaN, as Math.max. */
+    private static void relu(MemorySegment x, long base, int n) {
+        FloatVector zero = FloatVector.zero(F);
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            store(load(x, base + i).max(zero), x, base + i);
+        }
+        for (; i < n; i++) {
+            set(x, base + i, Math.max(0f, get(x, base + i)));
         }
     }
 
