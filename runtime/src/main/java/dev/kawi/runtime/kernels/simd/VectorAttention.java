@@ -1,28 +1,289 @@
 package dev.kawi.runtime.kernels.simd;
 
-import dev.kawi.runtime.kernels.ScalarKernels;
+import static dev.kawi.runtime.kernels.simd.VectorMath.F;
+import static dev.kawi.runtime.kernels.simd.VectorMath.FL;
+import static dev.kawi.runtime.kernels.simd.VectorMath.L;
+import static dev.kawi.runtime.kernels.simd.VectorMath.get;
+import static dev.kawi.runtime.kernels.simd.VectorMath.load;
+import static dev.kawi.runtime.kernels.simd.VectorMath.set;
+import static dev.kawi.runtime.kernels.simd.VectorMath.store;
+
 import dev.kawi.runtime.kernels.WorkerPool;
 import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
-/** Attention. PLACEHOLDER: delegates to the scalar kernels until the vector versions land. */
+/**
+ * Scaled dot-product attention with the Vector API. Each query is handled on its own, in three
+ * steps over a per-thread scratch row: scores (dot products of the pre-scaled query with each
+ * key), a softmax, and the probability-weighted sum of the value rows. Keys and values are
+ * addressed through a row index array, so the encoder's contiguous K/V and the decoder's shared
+ * KV cache (beams pointing at common rows) go through the same code.
+ *
+ * <p>Determinism: a query's result depends only on its own inputs, never on which task or thread
+ * computes it, and horizontal sums use {@link VectorMath#sum}'s fixed order.
+ */
 final class VectorAttention {
-    private static final ScalarKernels S = new ScalarKernels();
+    /** Queries per task of {@link #attention}; a fixed split, whatever the thread count. */
+    static final int QUERY_BLOCK = 16;
+    /** Below this many multiply-adds a call runs on the caller alone: waking workers costs more. */
+    static final long INLINE_WORK = 1L << 16;
+
+    /** Per-thread buffers, grown on demand and kept: the steady state allocates none. */
+    private static final class Scratch {
+        float[] q = new float[128];   // (headDim) the query times the score scale
+        float[] p = new float[512];   // (keys) scores, then probabilities
+        int[] iota = new int[0];      // 0, 1, 2, ...: the key rows of a contiguous K/V
+
+        float[] q(int n) {
+            if (q.length < n) {
+                q = new float[n];
+            }
+            return q;
+        }
+
+        float[] p(int n) {
+            if (p.length < n) {
+                p = new float[Math.max(n, 2 * p.length)];
+            }
+            return p;
+        }
+
+        int[] iota(int n) {
+            if (iota.length < n) {
+                iota = new int[Math.max(n, 2 * iota.length)];
+                for (int i = 0; i < iota.length; i++) {
+                    iota[i] = i;
+                }
+            }
+            return iota;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private VectorAttention() {
+    }
+
+    private static void run(WorkerPool pool, int tasks, long work, IntConsumer task, MemorySegment... segments) {
+        if (work < INLINE_WORK) {
+            for (int i = 0; i < tasks; i++) {
+                task.accept(i);
+            }
+        } else {
+            VectorOps.run(pool, tasks, task, segments);
+        }
     }
 
     static void attention(WorkerPool pool, int batch, int heads, int headDim, int qLen, int kvLen, int[] kvValid, boolean causal, float scale,
                           MemorySegment q, long qOff, int ldq, MemorySegment k, long kOff, int ldk, MemorySegment v, long vOff, int ldv,
                           MemorySegment out, long outOff, int ldo, MemorySegment weights, long wOff) {
-        S.attention(batch, heads, headDim, qLen, kvLen, kvValid, causal, scale, q, qOff, ldq, k, kOff, ldk, v, vOff, ldv,
-                out, outOff, ldo, weights, wOff);
+        if (batch <= 0 || heads <= 0 || qLen <= 0 || headDim <= 0) {
+            return;
+        }
+        int qBlocks = (qLen + QUERY_BLOCK - 1) / QUERY_BLOCK;
+        long work = (long) batch * heads * qLen * Math.max(1, kvLen) * headDim;
+        run(pool, batch * heads * qBlocks, work, task -> {
+            int bh = task / qBlocks;
+            int b = bh / heads;
+            int h = bh % heads;
+            int t0 = (task % qBlocks) * QUERY_BLOCK;
+            int t1 = Math.min(qLen, t0 + QUERY_BLOCK);
+            int valid = kvValid == null ? kvLen : Math.max(0, Math.min(kvLen, kvValid[b]));
+            int col = h * headDim;
+            long kBase = kOff + (long) b * kvLen * ldk + col;
+            long vBase = vOff + (long) b * kvLen * ldv + col;
+            Scratch sc = SCRATCH.get();
+            int[] rows = sc.iota(kvLen);
+            for (int t = t0; t < t1; t++) {
+                int limit = causal ? Math.max(0, Math.min(valid, t + kvLen - qLen + 1)) : valid;
+                long row = (long) b * qLen + t;
+                float[] p = attend(sc, headDim, scale, q, qOff + row * ldq + col, k, kBase, ldk, v, vBase, ldv,
+                        rows, 0, limit, out, outOff + row * ldo + col);
+                if (weights != null) {
+                    long wb = wOff + (((long) b * heads + h) * qLen + t) * kvLen;
+                    MemorySegment.copy(p, 0, weights, FL, wb << 2, limit);
+                    VectorMath.fill(weights, wb + limit, kvLen - limit, 0f);
+                }
+            }
+        }, q, k, v, out, weights);
     }
 
     static void attentionStep(WorkerPool pool, int batch, int heads, int headDim, float scale,
                               MemorySegment q, long qOff, int ldq, MemorySegment kCache, MemorySegment vCache, int ldkv,
                               int[] rows, int rowStride, int[] lengths,
                               MemorySegment out, long outOff, int ldo, MemorySegment weights, long wOff, int ldw) {
-        S.attentionStep(batch, heads, headDim, scale, q, qOff, ldq, kCache, vCache, ldkv, rows, rowStride, lengths,
-                out, outOff, ldo, weights, wOff, ldw);
+        if (batch <= 0 || heads <= 0 || headDim <= 0) {
+            return;
+        }
+        long work = 0;
+        for (int b = 0; b < batch; b++) {
+            if (lengths[b] < 0) {
+                throw new IllegalArgumentException("lengths[" + b + "] = " + lengths[b] + " is negative");
+            }
+            work += (long) heads * Math.max(1, lengths[b]) * headDim;
+        }
+        run(pool, batch * heads, work, task -> {
+            int b = task / heads;
+            int h = task % heads;
+            int col = h * headDim;
+            int len = lengths[b];
+            float[] p = attend(SCRATCH.get(), headDim, scale, q, qOff + (long) b * ldq + col, kCache, col, ldkv, vCache, col, ldkv,
+                    rows, b * rowStride, len, out, outOff + (long) b * ldo + col);
+            if (weights != null) {
+                MemorySegment.copy(p, 0, weights, FL, (wOff + ((long) b * heads + h) * ldw) << 2, len);
+            }
+        }, q, kCache, vCache, out, weights);
+    }
+
+    /**
+     * One query of {@code d} elements at {@code q[qe..]} against {@code len} keys: key j is the
+     * row {@code rows[rowsOff + j]} of K and V, starting at element {@code kBase + row * ldk} and
+     * {@code vBase + row * ldv}. Writes d outputs at {@code out[oe..]} (zeros when len is 0) and
+     * returns the scratch array holding the len probabilities.
+     */
+    private static float[] attend(Scratch sc, int d, float scale, MemorySegment q, long qe,
+                                  MemorySegment k, long kBase, int ldk, MemorySegment v, long vBase, int ldv,
+                                  int[] rows, int rowsOff, int len, MemorySegment out, long oe) {
+        float[] p = sc.p(len);
+        if (len == 0) {
+            VectorMath.fill(out, oe, d, 0f);
+            return p;
+        }
+        // Scaling the query once costs d multiplies instead of len.
+        float[] qs = sc.q(d);
+        int c = 0;
+        for (; c <= d - L; c += L) {
+            load(q, qe + c).mul(scale).intoArray(qs, c);
+        }
+        for (; c < d; c++) {
+            qs[c] = get(q, qe + c) * scale;
+        }
+        scores(qs, d, k, kBase, ldk, rows, rowsOff, len, p);
+        softmax(p, len);
+        weightedSum(p, len, v, vBase, ldv, rows, rowsOff, d, out, oe);
+        return p;
+    }
+
+    /**
+     * p[j] = qs · key j. Four keys at a time, so four independent FMA chains hide the FMA latency
+     * and each query chunk is loaded once for four keys; the remaining keys go one by one with the
+     * very same per-key arithmetic (lanes, then the fixed-order lane sum, then the scalar tail).
+     */
+    private static void scores(float[] qs, int d, MemorySegment k, long kBase, int ldk, int[] rows, int rowsOff, int len, float[] p) {
+        int dv = d - d % L;
+        int j = 0;
+        for (; j <= len - 4; j += 4) {
+            long k0 = kBase + (long) rows[rowsOff + j] * ldk;
+            long k1 = kBase + (long) rows[rowsOff + j + 1] * ldk;
+            long k2 = kBase + (long) rows[rowsOff + j + 2] * ldk;
+            long k3 = kBase + (long) rows[rowsOff + j + 3] * ldk;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int c = 0; c < dv; c += L) {
+                FloatVector qv = FloatVector.fromArray(F, qs, c);
+                a0 = qv.fma(load(k, k0 + c), a0);
+                a1 = qv.fma(load(k, k1 + c), a1);
+                a2 = qv.fma(load(k, k2 + c), a2);
+                a3 = qv.fma(load(k, k3 + c), a3);
+            }
+            float s0 = VectorMath.sum(a0);
+            float s1 = VectorMath.sum(a1);
+            float s2 = VectorMath.sum(a2);
+            float s3 = VectorMath.sum(a3);
+            for (int c = dv; c < d; c++) {
+                s0 = Math.fma(qs[c], get(k, k0 + c), s0);
+                s1 = Math.fma(qs[c], get(k, k1 + c), s1);
+                s2 = Math.fma(qs[c], get(k, k2 + c), s2);
+                s3 = Math.fma(qs[c], get(k, k3 + c), s3);
+            }
+            p[j] = s0;
+            p[j + 1] = s1;
+            p[j + 2] = s2;
+            p[j + 3] = s3;
+        }
+        for (; j < len; j++) {
+            long k0 = kBase + (long) rows[rowsOff + j] * ldk;
+            FloatVector a0 = FloatVector.zero(F);
+            for (int c = 0; c < dv; c += L) {
+                a0 = FloatVector.fromArray(F, qs, c).fma(load(k, k0 + c), a0);
+            }
+            float s0 = VectorMath.sum(a0);
+            for (int c = dv; c < d; c++) {
+                s0 = Math.fma(qs[c], get(k, k0 + c), s0);
+            }
+            p[j] = s0;
+        }
+    }
+
+    /** Softmax of p[0..n), n >= 1, in place: max, exp and sum (fixed order), one division. */
+    private static void softmax(float[] p, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        int i = 0;
+        if (n >= L) {
+            FloatVector m = FloatVector.fromArray(F, p, 0);
+            for (i = L; i <= n - L; i += L) {
+                m = m.max(FloatVector.fromArray(F, p, i));
+            }
+            max = m.reduceLanes(VectorOperators.MAX);   // exact in any order
+        }
+        for (; i < n; i++) {
+            max = Math.max(max, p[i]);
+        }
+        float sum = VectorMath.expShift(p, n, max);
+        float inv = 1f / sum;
+        i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector.fromArray(F, p, i).mul(inv).intoArray(p, i);
+        }
+        for (; i < n; i++) {
+            p[i] *= inv;
+        }
+    }
+
+    /**
+     * out[c] = sum over j of p[j] * V[row j][c], each element one FMA chain in key order. Up to
+     * four chunks of the head run together (four independent chains, each value row read once per
+     * pass); the tail elements use Math.fma in the same order, bit-identical to a lane.
+     */
+    private static void weightedSum(float[] p, int len, MemorySegment v, long vBase, int ldv, int[] rows, int rowsOff,
+                                    int d, MemorySegment out, long oe) {
+        int dv = d - d % L;
+        int c = 0;
+        for (; c <= dv - 4 * L; c += 4 * L) {
+            FloatVector o0 = FloatVector.zero(F);
+            FloatVector o1 = o0;
+            FloatVector o2 = o0;
+            FloatVector o3 = o0;
+            for (int j = 0; j < len; j++) {
+                FloatVector pj = FloatVector.broadcast(F, p[j]);
+                long r = vBase + (long) rows[rowsOff + j] * ldv + c;
+                o0 = load(v, r).fma(pj, o0);
+                o1 = load(v, r + L).fma(pj, o1);
+                o2 = load(v, r + 2 * L).fma(pj, o2);
+                o3 = load(v, r + 3 * L).fma(pj, o3);
+            }
+            store(o0, out, oe + c);
+            store(o1, out, oe + c + L);
+            store(o2, out, oe + c + 2 * L);
+            store(o3, out, oe + c + 3 * L);
+        }
+        for (; c < dv; c += L) {
+            FloatVector o0 = FloatVector.zero(F);
+            for (int j = 0; j < len; j++) {
+                o0 = load(v, vBase + (long) rows[rowsOff + j] * ldv + c).fma(FloatVector.broadcast(F, p[j]), o0);
+            }
+            store(o0, out, oe + c);
+        }
+        for (; c < d; c++) {
+            float o = 0f;
+            for (int j = 0; j < len; j++) {
+                o = Math.fma(get(v, vBase + (long) rows[rowsOff + j] * ldv + c), p[j], o);
+            }
+            set(out, oe + c, o);
+        }
     }
 }
