@@ -10,9 +10,10 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Unless a method says otherwise: outputs are overwritten (not accumulated); an output must not
  * overlap an input; sizes of 0 are allowed and do nothing; results are bit-identical for every
- * thread count (work is split over output rows and columns, never over a reduction). With more
- * than one thread, segments must be accessible from other threads (allocated from a shared,
- * automatic or global arena, or a mapped file), because pool threads read and write them.
+ * thread count (work is split over output rows and columns, never over a reduction). Calls whose
+ * segments are confined to the calling thread ({@code Arena.ofConfined()}) run on that thread
+ * alone, with the same results; use shared, automatic or global arenas (or a mapped file) to get
+ * the pool's threads.
  *
  * <p>Implementations: {@link ScalarKernels} (the oracle and fallback) and the Vector API ones;
  * {@link KernelProvider} picks.
@@ -30,7 +31,7 @@ public interface Kernels {
     /**
      * {@code C[m x n] = epilogue(A[m x k] · Wᵀ)} with W = {@code w} ({@code n = w.rows()},
      * {@code k = w.cols()}) in any dtype. The epilogue's residual may alias C exactly (same
-     * offset and stride): then {@code C += ...}.
+     * offset and stride) when it has no activation: then {@code C += ...}.
      */
     void gemm(int m, MemorySegment a, long aOff, int lda, Weights w, MemorySegment c, long cOff, int ldc, Epilogue epilogue);
 

@@ -1,7 +1,7 @@
 package dev.kawi.runtime.kernels.simd;
 
 import dev.kawi.runtime.kernels.Epilogue;
-import dev.kawi.runtime.kernels.ScalarMath;
+import dev.kawi.runtime.kernels.Activation;
 import dev.kawi.runtime.kernels.Weights;
 import dev.kawi.runtime.kernels.WorkerPool;
 import dev.kawi.weights.DType;
@@ -187,6 +187,9 @@ final class VectorGemm {
         if (m <= 0) {
             return;
         }
+        if (ep.residual() != null && ep.activation() != Activation.NONE && c.asOverlappingSlice(ep.residual()).isPresent()) {
+            throw new IllegalArgumentException("the residual may alias the output only without an activation");
+        }
         if (m < 4) {
             // Up to 3 rows: streaming W once per row beats a 4-row tile that is mostly padding.
             for (int i = 0; i < m; i++) {
@@ -266,13 +269,13 @@ final class VectorGemm {
         int colChunk = ((n + colChunks - 1) / colChunks + 2) / 3 * 3;
         int tasks = rowBlocks * ((n + colChunk - 1) / colChunk);
         int perRow = (n + colChunk - 1) / colChunk;
-        pool.run(tasks, t -> {
+        VectorOps.run(pool, tasks, t -> {
             int i0 = (t / perRow) * mc;
             int j0 = (t % perRow) * colChunk;
             int rows = Math.min(mc, m - i0);
             int cols = Math.min(colChunk, n - j0);
             tiledBlock(i0, rows, j0, cols, k, a, w, c, cOff, ldc, ep, accumulate);
-        });
+        }, a.seg(), w.seg(), w.w() == null ? null : w.w().data(), w.w() == null ? null : w.w().scales(), c, ep.bias(), ep.residual());
     }
 
     private static void tiledBlock(int i0, int rows, int j0, int cols, int k, ASource a, WSource w,
@@ -301,6 +304,9 @@ final class VectorGemm {
                 }
             }
         }
+        if (!accumulate) {
+            finishRows(c, cOff, ldc, i0, rows, j0, cols, ep);
+        }
     }
 
     /** Stores element j of a single output row (at cOff) that is row {@code i} of the product. */
@@ -311,16 +317,36 @@ final class VectorGemm {
         c.setAtIndex(FL, cOff + j, v);
     }
 
-    /** Step 5: act(v + bias[j]) + residual[i][j]. */
+    /**
+     * Step 5, first half, per element: v + bias[j], and + residual[i][j] when there is no
+     * activation. With an activation, {@link #finishRows} applies it (vectorized; every element
+     * gets the same operations wherever it sits) and then adds the residual.
+     */
     private static float epilogue(float v, int i, int j, Epilogue ep) {
         if (ep.bias() != null) {
             v += ep.bias().getAtIndex(FL, j);
         }
-        v = ScalarMath.apply(ep.activation(), v);
-        if (ep.residual() != null) {
+        if (ep.residual() != null && ep.activation() == Activation.NONE) {
             v += ep.residual().getAtIndex(FL, ep.residualOff() + (long) i * ep.ldr() + j);
         }
         return v;
+    }
+
+    /** Step 5, second half, for rows [i0, i0+rows) and columns [j0, j0+cols) of C: activation, then residual. */
+    private static void finishRows(MemorySegment c, long cOff, int ldc, int i0, int rows, int j0, int cols, Epilogue ep) {
+        if (ep.activation() == Activation.NONE) {
+            return;
+        }
+        for (int i = i0; i < i0 + rows; i++) {
+            long base = cOff + (long) i * ldc + j0;
+            VectorOps.activationChunk(ep.activation(), c, base, cols);
+            if (ep.residual() != null) {
+                long rBase = ep.residualOff() + (long) i * ep.ldr() + j0;
+                for (int j = 0; j < cols; j++) {
+                    c.setAtIndex(FL, base + j, c.getAtIndex(FL, base + j) + ep.residual().getAtIndex(FL, rBase + j));
+                }
+            }
+        }
     }
 
     private static void store(MemorySegment c, long cOff, int ldc, int i, int j, float v, Epilogue ep, boolean accumulate) {
@@ -512,11 +538,11 @@ final class VectorGemm {
         float[] x = SCRATCH.get().x(k);
         MemorySegment.copy(a, FL, 4 * aOff, x, 0, k);
         int tasks = (n + GEMV_ROWS_PER_TASK - 1) / GEMV_ROWS_PER_TASK;
-        pool.run(tasks, t -> {
+        VectorOps.run(pool, tasks, t -> {
             int j0 = t * GEMV_ROWS_PER_TASK;
             int j1 = Math.min(n, j0 + GEMV_ROWS_PER_TASK);
             gemvRows(x, w, j0, j1, row, c, cOff, ep);
-        });
+        }, w.data(), w.scales(), c, ep.bias(), ep.residual());
     }
 
     private static void gemvRows(float[] x, Weights w, int j0, int j1, int row, MemorySegment c, long cOff, Epilogue ep) {
@@ -571,6 +597,7 @@ final class VectorGemm {
             decodeRow(w, j, rowBuf, 0);
             storeRow(c, cOff, row, j, dot(x, 0, rowBuf, 0, k, kv, s.lanes), ep);
         }
+        finishRows(c, cOff, 0, row, 1, j0, j1 - j0, ep);
     }
 
     /** 8 F32 rows j..j+7 of W against x, streamed from the mapped file. */

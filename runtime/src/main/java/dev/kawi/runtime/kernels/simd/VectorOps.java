@@ -374,7 +374,8 @@ final class VectorOps {
         forChunks(pool, n, (start, len) -> activationChunk(act, x, off + start, len), x);
     }
 
-    private static void activationChunk(Activation act, MemorySegment x, long base, int n) {
+    /** Applies {@code act} in place to x[base .. base+n); each element's result is independent of its position. */
+    static void activationChunk(Activation act, MemorySegment x, long base, int n) {
         switch (act) {
             case RELU -> relu(x, base, n);
             case GELU -> VectorMath.gelu(x, base, n);
