@@ -14,6 +14,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -55,6 +56,8 @@ final class VectorGemm {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(L * 32));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** Activations and biases are in native order (the file's tensors are little-endian, checked when a model loads). */
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     /** Rows of A per block of the tiled path: 64 rows of K = 1024 floats is 256 KiB, inside Zen 3's 512 KiB L2. */
     private static final int MC_BYTES = 256 * 1024;
@@ -94,6 +97,15 @@ final class VectorGemm {
             }
             return x;
         }
+
+        float[] cb = new float[0];
+
+        float[] cb(int n) {
+            if (cb.length < n) {
+                cb = new float[n];
+            }
+            return cb;
+        }
     }
 
     /**
@@ -112,71 +124,38 @@ final class VectorGemm {
     }
 
     /**
-     * Index vectors of the vector form of the same tree: at level t each input vector holds
-     * 2^(t-1) accumulators in segments of S = L / 2^(t-1) lanes; combining two vectors a and b
-     * adds lane i and lane i + S/2 of every segment, giving 2^t accumulators in segments of S/2
-     * (a's first). After log2(L) levels lane r holds accumulator r's sum, with exactly the
-     * additions of {@link #sumLanes} (a test checks the bits), at a fraction of the cost.
+     * Rotations by L/2, L/4, ..., 1: {@code v + rotate(v, h)} for each h in turn leaves in lane 0
+     * exactly the additions of {@link #sumLanes} (lane i pairs with i + h, as in the halving tree).
      */
-    private static FloatVector treeIndex(int level, boolean hi) {
-        int seg = L >> (level - 1);
-        int rows = L / seg;
-        float[] v = new float[L];
-        for (int q = 0; q < L; q++) {
-            int r = q / (seg / 2);
-            int i = q % (seg / 2);
-            v[q] = (r < rows ? r * seg + i : L + (r - rows) * seg + i) + (hi ? seg / 2 : 0);
-        }
-        return FloatVector.fromArray(F, v, 0);
-    }
-
+    private static final VectorShuffle<Float> ROT1 = VectorShuffle.iota(F, Math.max(1, L / 2), 1, true);
+    private static final VectorShuffle<Float> ROT2 = VectorShuffle.iota(F, Math.max(1, L / 4), 1, true);
+    private static final VectorShuffle<Float> ROT3 = VectorShuffle.iota(F, Math.max(1, L / 8), 1, true);
+    private static final VectorShuffle<Float> ROT4 = VectorShuffle.iota(F, Math.max(1, L / 16), 1, true);
     private static final int LEVELS = Integer.numberOfTrailingZeros(L);
-    private static final FloatVector LO1 = treeIndex(1, false), HI1 = treeIndex(1, true);
-    private static final FloatVector LO2 = LEVELS >= 2 ? treeIndex(2, false) : null, HI2 = LEVELS >= 2 ? treeIndex(2, true) : null;
-    private static final FloatVector LO3 = LEVELS >= 3 ? treeIndex(3, false) : null, HI3 = LEVELS >= 3 ? treeIndex(3, true) : null;
-    private static final FloatVector LO4 = LEVELS >= 4 ? treeIndex(4, false) : null, HI4 = LEVELS >= 4 ? treeIndex(4, true) : null;
-    /** The vector tree is written for L = 4, 8 or 16 lanes; other widths use the scalar tree. */
-    static final boolean VECTOR_TREE = L == 4 || L == 8 || L == 16;
-
-    private static FloatVector level(FloatVector lo, FloatVector hi, FloatVector a, FloatVector b) {
-        return lo.selectFrom(a, b).add(hi.selectFrom(a, b));
-    }
+    /** The vector tree is written for up to 16 lanes; wider vectors use the scalar tree. */
+    static final boolean VECTOR_TREE = LEVELS >= 1 && LEVELS <= 4;
 
     /**
-     * Replaces the {@code count} (4, 8 or 12) accumulators stored at t[0], t[L], t[2L], ... by
-     * their sums in t[0..count). Kernels store their accumulators and call this rather than
-     * passing vectors: a call C2 does not inline would box vector arguments, and inlining the
-     * tree into the big kernels exceeded C2's node budget (both measured: 10x slower).
+     * Replaces the {@code count} accumulators stored at t[0], t[L], t[2L], ... by their sums in
+     * t[0..count), by the rotation tree (about 1.5 ns each, against 9 ns for the scalar loop).
+     * Kernels store accumulators and call this rather than pass vectors: a call C2 does not
+     * inline would box vector arguments, and inlining the tree into the big kernels exceeded C2's
+     * node budget (both measured: several times slower).
      */
     static void reduceStored(float[] t, int count) {
-        FloatVector z = FloatVector.zero(F);
-        FloatVector d0 = level(LO1, HI1, FloatVector.fromArray(F, t, 0), FloatVector.fromArray(F, t, L));
-        FloatVector d1 = level(LO1, HI1, FloatVector.fromArray(F, t, 2 * L), FloatVector.fromArray(F, t, 3 * L));
-        FloatVector e0 = level(LO2, HI2, d0, d1);
-        if (count == 4) {
-            for (int lv = 3; lv <= LEVELS; lv++) {
-                e0 = lv == 3 ? level(LO3, HI3, e0, z) : level(LO4, HI4, e0, z);
+        for (int i = 0; i < count; i++) {
+            FloatVector v = FloatVector.fromArray(F, t, i * L);
+            v = v.add(v.rearrange(ROT1));
+            if (LEVELS >= 2) {
+                v = v.add(v.rearrange(ROT2));
             }
-            e0.intoArray(t, 0);
-            return;
-        }
-        FloatVector d2 = level(LO1, HI1, FloatVector.fromArray(F, t, 4 * L), FloatVector.fromArray(F, t, 5 * L));
-        FloatVector d3 = level(LO1, HI1, FloatVector.fromArray(F, t, 6 * L), FloatVector.fromArray(F, t, 7 * L));
-        FloatVector e1 = level(LO2, HI2, d2, d3);
-        FloatVector e2 = z;
-        if (count == 12) {
-            FloatVector d4 = level(LO1, HI1, FloatVector.fromArray(F, t, 8 * L), FloatVector.fromArray(F, t, 9 * L));
-            FloatVector d5 = level(LO1, HI1, FloatVector.fromArray(F, t, 10 * L), FloatVector.fromArray(F, t, 11 * L));
-            e2 = level(LO2, HI2, d4, d5);
-        }
-        // L >= 8 here (VECTOR_TREE with 8 or more accumulators needs a third level).
-        FloatVector f0 = level(LO3, HI3, e0, e1);
-        FloatVector f1 = level(LO3, HI3, e2, z);
-        if (LEVELS >= 4) {
-            level(LO4, HI4, f0, f1).intoArray(t, 0);
-        } else {
-            f0.intoArray(t, 0);
-            f1.intoArray(t, L);
+            if (LEVELS >= 3) {
+                v = v.add(v.rearrange(ROT3));
+            }
+            if (LEVELS >= 4) {
+                v = v.add(v.rearrange(ROT4));
+            }
+            t[i] = v.lane(0);
         }
     }
 
@@ -287,6 +266,9 @@ final class VectorGemm {
         float[] ab = s.a(paddedRows * k);
         float[] wb = s.w(3 * k);
         float[] out = s.x(12);
+        // Results gather in a heap block and go to C a row at a time with vector adds: storing
+        // element by element through the segment cost as much as the products themselves.
+        float[] cb = s.cb(rows * cols);
         a.copy(i0, rows, k, ab);
         java.util.Arrays.fill(ab, rows * k, paddedRows * k, 0f);
         int kv = k - k % L;
@@ -299,37 +281,56 @@ final class VectorGemm {
                 int mr = Math.min(4, rows - i);
                 for (int ii = 0; ii < mr; ii++) {
                     for (int jj = 0; jj < nr; jj++) {
-                        store(c, cOff, ldc, i0 + i + ii, j0 + j + jj, out[ii * 3 + jj], ep, accumulate);
+                        cb[(i + ii) * cols + j + jj] = out[ii * 3 + jj];
                     }
                 }
             }
+        }
+        for (int i = 0; i < rows; i++) {
+            writeRow(cb, i * cols, c, cOff + (long) (i0 + i) * ldc + j0, i0 + i, j0, cols, ep, accumulate);
         }
         if (!accumulate) {
             finishRows(c, cOff, ldc, i0, rows, j0, cols, ep);
         }
     }
 
-    /** Stores element j of a single output row (at cOff) that is row {@code i} of the product. */
-    private static void storeRow(MemorySegment c, long cOff, int i, int j, float v, Epilogue ep) {
-        if (!ep.isIdentity()) {
-            v = epilogue(v, i, j, ep);
-        }
-        c.setAtIndex(FL, cOff + j, v);
-    }
-
     /**
-     * Step 5, first half, per element: v + bias[j], and + residual[i][j] when there is no
-     * activation. With an activation, {@link #finishRows} applies it (vectorized; every element
-     * gets the same operations wherever it sits) and then adds the residual.
+     * Writes n results src[srcOff..] to C at element cBase (row i, columns j0..j0+n): step 5's
+     * first half, element-wise in vectors: (v + bias[j]) (+ residual[i][j] when there is no
+     * activation), or C += v when accumulating.
      */
-    private static float epilogue(float v, int i, int j, Epilogue ep) {
-        if (ep.bias() != null) {
-            v += ep.bias().getAtIndex(FL, j);
+    private static void writeRow(float[] src, int srcOff, MemorySegment c, long cBase, int i, int j0, int n,
+                                 Epilogue ep, boolean accumulate) {
+        MemorySegment bias = accumulate ? null : ep.bias();
+        MemorySegment res = accumulate || ep.activation() != Activation.NONE ? null : ep.residual();
+        long rBase = res == null ? 0 : ep.residualOff() + (long) i * ep.ldr() + j0;
+        int p = 0;
+        for (; p + L <= n; p += L) {
+            FloatVector v = FloatVector.fromArray(F, src, srcOff + p);
+            if (accumulate) {
+                v = v.add(FloatVector.fromMemorySegment(F, c, 4 * (cBase + p), NATIVE));
+            }
+            if (bias != null) {
+                v = v.add(FloatVector.fromMemorySegment(F, bias, 4L * (j0 + p), NATIVE));
+            }
+            if (res != null) {
+                v = v.add(FloatVector.fromMemorySegment(F, res, 4 * (rBase + p), NATIVE));
+            }
+            v.intoMemorySegment(c, 4 * (cBase + p), NATIVE);
         }
-        if (ep.residual() != null && ep.activation() == Activation.NONE) {
-            v += ep.residual().getAtIndex(FL, ep.residualOff() + (long) i * ep.ldr() + j);
+        for (; p < n; p++) {
+            float v = src[srcOff + p];
+            if (accumulate) {
+                v += c.getAtIndex(FL, cBase + p);
+            }
+            if (bias != null) {
+                v += bias.getAtIndex(FL, j0 + p);
+            }
+            if (res != null) {
+                v += res.getAtIndex(FL, rBase + p);
+            }
+            c.setAtIndex(FL, cBase + p, v);
         }
-        return v;
     }
 
     /** Step 5, second half, for rows [i0, i0+rows) and columns [j0, j0+cols) of C: activation, then residual. */
@@ -347,16 +348,6 @@ final class VectorGemm {
                 }
             }
         }
-    }
-
-    private static void store(MemorySegment c, long cOff, int ldc, int i, int j, float v, Epilogue ep, boolean accumulate) {
-        long idx = cOff + (long) i * ldc + j;
-        if (accumulate) {
-            v += c.getAtIndex(FL, idx);
-        } else if (!ep.isIdentity()) {
-            v = epilogue(v, i, j, ep);
-        }
-        c.setAtIndex(FL, idx, v);
     }
 
     /** 4 rows of A (stride k, from a0) x 3 rows of W (stride k, from 0): 12 results into out[i*3+j]. */
@@ -400,7 +391,7 @@ final class VectorGemm {
         c30.intoArray(lanes, 9 * L);
         c31.intoArray(lanes, 10 * L);
         c32.intoArray(lanes, 11 * L);
-        if (VECTOR_TREE && L >= 8) {
+        if (VECTOR_TREE) {
             reduceStored(lanes, 12);
             out[0] = tail(lanes[0], a, a0, w, 0, kv, k);
             out[1] = tail(lanes[1], a, a0, w, w1, kv, k);
@@ -504,8 +495,9 @@ final class VectorGemm {
         for (int b = 0; b < k / QuantCodec.BLOCK; b++) {
             FloatVector s = FloatVector.broadcast(F, sc.get(FL, sBase + 4L * b));
             for (int p = b * QuantCodec.BLOCK; p < (b + 1) * QuantCodec.BLOCK; p += L) {
-                ((FloatVector) ByteVector.fromMemorySegment(B, d, base + p, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(s).intoArray(dst, off + p);
+                // Widened to int, then converted: C2 compiles this better than the direct B2F conversion (measured 2x).
+                ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, d, base + p, LE).convertShape(VectorOperators.B2I, I, 0))
+                        .convert(VectorOperators.I2F, 0)).mul(s).intoArray(dst, off + p);
             }
         }
     }
@@ -550,32 +542,27 @@ final class VectorGemm {
         int kv = k - k % L;
         Scratch s = SCRATCH.get();
         float[] out = s.a(8);
+        float[] res = s.cb(j1 - j0);
         int j = j0;
         switch (w.dtype()) {
             case F32 -> {
                 for (; j + 8 <= j1; j += 8) {
                     gemvF32x8(x, w.data(), j, k, kv, out, s.lanes);
-                    for (int r = 0; r < 8; r++) {
-                        storeRow(c, cOff, row, j + r, out[r], ep);
-                    }
+                    System.arraycopy(out, 0, res, j - j0, 8);
                 }
             }
             case Q8 -> {
                 for (; j + 8 <= j1; j += 8) {
                     gemvQ8x4(x, w, j, k, out, 0, s.lanes);
                     gemvQ8x4(x, w, j + 4, k, out, 4, s.lanes);
-                    for (int r = 0; r < 8; r++) {
-                        storeRow(c, cOff, row, j + r, out[r], ep);
-                    }
+                    System.arraycopy(out, 0, res, j - j0, 8);
                 }
             }
             case Q4 -> {
                 for (; j + 8 <= j1; j += 8) {
                     gemvQ4x4(x, w, j, k, out, 0, s.lanes);
                     gemvQ4x4(x, w, j + 4, k, out, 4, s.lanes);
-                    for (int r = 0; r < 8; r++) {
-                        storeRow(c, cOff, row, j + r, out[r], ep);
-                    }
+                    System.arraycopy(out, 0, res, j - j0, 8);
                 }
             }
             default -> {
@@ -586,17 +573,16 @@ final class VectorGemm {
                         decodeRow(w, j + r, panel, r * k);
                     }
                     gemvArray8(x, panel, k, kv, out, s.lanes);
-                    for (int r = 0; r < 8; r++) {
-                        storeRow(c, cOff, row, j + r, out[r], ep);
-                    }
+                    System.arraycopy(out, 0, res, j - j0, 8);
                 }
             }
         }
         float[] rowBuf = s.w(k);
         for (; j < j1; j++) {
             decodeRow(w, j, rowBuf, 0);
-            storeRow(c, cOff, row, j, dot(x, 0, rowBuf, 0, k, kv, s.lanes), ep);
+            res[j - j0] = dot(x, 0, rowBuf, 0, k, kv, s.lanes);
         }
+        writeRow(res, 0, c, cOff + j0, row, j0, j1 - j0, ep, false);
         finishRows(c, cOff, 0, row, 1, j0, j1 - j0, ep);
     }
 
@@ -626,7 +612,7 @@ final class VectorGemm {
         c5.intoArray(lanes, 5 * L);
         c6.intoArray(lanes, 6 * L);
         c7.intoArray(lanes, 7 * L);
-        if (VECTOR_TREE && L >= 8) {
+        if (VECTOR_TREE) {
             reduceStored(lanes, 8);
             for (int r = 0; r < 8; r++) {
                 out[r] = tailF32(lanes[r], x, d, (long) (j + r) * k, kv, k);
@@ -666,7 +652,7 @@ final class VectorGemm {
         c5.intoArray(lanes, 5 * L);
         c6.intoArray(lanes, 6 * L);
         c7.intoArray(lanes, 7 * L);
-        if (VECTOR_TREE && L >= 8) {
+        if (VECTOR_TREE) {
             reduceStored(lanes, 8);
             for (int r = 0; r < 8; r++) {
                 out[r] = tail(lanes[r], x, 0, w, r * k, kv, k);
@@ -687,7 +673,9 @@ final class VectorGemm {
     }
 
     /**
-     * 4 Q8 rows: per block, w = q * scale (exactly as decodeRow), then the F32 sequence. Four rows,
+     * 4 Q8 rows: per block, w = q * scale (exactly as decodeRow), then the F32 sequence. Bytes are
+     * widened to int and then converted (twice as fast here as the direct byte-to-float
+     * conversion, which C2 leaves less optimized). Four rows,
      * not eight: widening, scaling and FMA make this throughput-bound, so four chains already
      * hide the FMA latency, and a smaller body lets C2 inline every Vector API call (with eight,
      * it hit the inlining node limit and boxed vectors, at a third of the speed).
@@ -708,10 +696,10 @@ final class VectorGemm {
             FloatVector s3v = FloatVector.broadcast(F, sc.get(FL, s0 + 3 * ss + 4L * b));
             for (int p = b * QuantCodec.BLOCK; p < (b + 1) * QuantCodec.BLOCK; p += L) {
                 FloatVector xv = FloatVector.fromArray(F, x, p);
-                c0 = xv.fma(((FloatVector) ByteVector.fromMemorySegment(B, d, r0 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s0v), c0);
-                c1 = xv.fma(((FloatVector) ByteVector.fromMemorySegment(B, d, r1 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s1v), c1);
-                c2 = xv.fma(((FloatVector) ByteVector.fromMemorySegment(B, d, r2 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s2v), c2);
-                c3 = xv.fma(((FloatVector) ByteVector.fromMemorySegment(B, d, r3 + p, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s3v), c3);
+                c0 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, d, r0 + p, LE).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s0v), c0);
+                c1 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, d, r1 + p, LE).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s1v), c1);
+                c2 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, d, r2 + p, LE).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s2v), c2);
+                c3 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, d, r3 + p, LE).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s3v), c3);
             }
         }
         c0.intoArray(lanes, 0);
