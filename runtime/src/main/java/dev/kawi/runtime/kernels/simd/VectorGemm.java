@@ -99,6 +99,22 @@ final class VectorGemm {
         }
 
         float[] cb = new float[0];
+        byte[] q = new byte[0];
+        float[] sc = new float[0];
+
+        byte[] q(int n) {
+            if (q.length < n) {
+                q = new byte[n];
+            }
+            return q;
+        }
+
+        float[] sc(int n) {
+            if (sc.length < n) {
+                sc = new float[n];
+            }
+            return sc;
+        }
 
         float[] cb(int n) {
             if (cb.length < n) {
@@ -546,22 +562,37 @@ final class VectorGemm {
         int j = j0;
         switch (w.dtype()) {
             case F32 -> {
+                float[] panel = s.w(8 * k);
                 for (; j + 8 <= j1; j += 8) {
-                    gemvF32x8(x, w.data(), j, k, kv, out, s.lanes);
+                    MemorySegment.copy(w.data(), FL, 4L * j * k, panel, 0, 8 * k);
+                    gemvArray8(x, panel, k, kv, out, s.lanes);
                     System.arraycopy(out, 0, res, j - j0, 8);
                 }
             }
             case Q8 -> {
+                // Eight rows at a time are first copied to the heap in bulk (so for F32 and Q4): a
+                // plain memory copy streams from DRAM at full speed, where the kernel's own loads
+                // did not keep enough misses in flight (measured 1.4x on a cold 32000 x 512 layer).
+                int bpr = w.blocksPerRow();
+                byte[] q = s.q(8 * k);
+                float[] sc = s.sc(8 * bpr);
                 for (; j + 8 <= j1; j += 8) {
-                    gemvQ8x4(x, w, j, k, out, 0, s.lanes);
-                    gemvQ8x4(x, w, j + 4, k, out, 4, s.lanes);
+                    MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, (long) j * k, q, 0, 8 * k);
+                    MemorySegment.copy(w.scales(), FL, 4L * j * bpr, sc, 0, 8 * bpr);
+                    gemvQ8x4(x, q, sc, 0, k, out, 0, s.lanes);
+                    gemvQ8x4(x, q, sc, 4, k, out, 4, s.lanes);
                     System.arraycopy(out, 0, res, j - j0, 8);
                 }
             }
             case Q4 -> {
+                int bpr = w.blocksPerRow();
+                byte[] q = s.q(4 * k);
+                float[] sc = s.sc(8 * bpr);
                 for (; j + 8 <= j1; j += 8) {
-                    gemvQ4x4(x, w, j, k, out, 0, s.lanes);
-                    gemvQ4x4(x, w, j + 4, k, out, 4, s.lanes);
+                    MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, (long) j * (k / 2), q, 0, 4 * k);
+                    MemorySegment.copy(w.scales(), FL, 4L * j * bpr, sc, 0, 8 * bpr);
+                    gemvQ4x4(x, q, sc, 0, k, out, 0, s.lanes);
+                    gemvQ4x4(x, q, sc, 4, k, out, 4, s.lanes);
                     System.arraycopy(out, 0, res, j - j0, 8);
                 }
             }
@@ -586,50 +617,7 @@ final class VectorGemm {
         finishRows(c, cOff, 0, row, 1, j0, j1 - j0, ep);
     }
 
-    /** 8 F32 rows j..j+7 of W against x, streamed from the mapped file. */
-    private static void gemvF32x8(float[] x, MemorySegment d, int j, int k, int kv, float[] out, float[] lanes) {
-        long r0 = 4L * j * k;
-        long rs = 4L * k;
-        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
-        FloatVector c4 = FloatVector.zero(F), c5 = FloatVector.zero(F), c6 = FloatVector.zero(F), c7 = FloatVector.zero(F);
-        for (int p = 0; p < kv; p += L) {
-            FloatVector xv = FloatVector.fromArray(F, x, p);
-            long o = r0 + 4L * p;
-            c0 = xv.fma(FloatVector.fromMemorySegment(F, d, o, LE), c0);
-            c1 = xv.fma(FloatVector.fromMemorySegment(F, d, o + rs, LE), c1);
-            c2 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 2 * rs, LE), c2);
-            c3 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 3 * rs, LE), c3);
-            c4 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 4 * rs, LE), c4);
-            c5 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 5 * rs, LE), c5);
-            c6 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 6 * rs, LE), c6);
-            c7 = xv.fma(FloatVector.fromMemorySegment(F, d, o + 7 * rs, LE), c7);
-        }
-        c0.intoArray(lanes, 0 * L);
-        c1.intoArray(lanes, 1 * L);
-        c2.intoArray(lanes, 2 * L);
-        c3.intoArray(lanes, 3 * L);
-        c4.intoArray(lanes, 4 * L);
-        c5.intoArray(lanes, 5 * L);
-        c6.intoArray(lanes, 6 * L);
-        c7.intoArray(lanes, 7 * L);
-        if (VECTOR_TREE) {
-            reduceStored(lanes, 8);
-            for (int r = 0; r < 8; r++) {
-                out[r] = tailF32(lanes[r], x, d, (long) (j + r) * k, kv, k);
-            }
-            return;
-        }
-        out[0] = tailF32(sumLanes(lanes, 0 * L), x, d, (long) j * k, kv, k);
-        out[1] = tailF32(sumLanes(lanes, 1 * L), x, d, (long) (j + 1) * k, kv, k);
-        out[2] = tailF32(sumLanes(lanes, 2 * L), x, d, (long) (j + 2) * k, kv, k);
-        out[3] = tailF32(sumLanes(lanes, 3 * L), x, d, (long) (j + 3) * k, kv, k);
-        out[4] = tailF32(sumLanes(lanes, 4 * L), x, d, (long) (j + 4) * k, kv, k);
-        out[5] = tailF32(sumLanes(lanes, 5 * L), x, d, (long) (j + 5) * k, kv, k);
-        out[6] = tailF32(sumLanes(lanes, 6 * L), x, d, (long) (j + 6) * k, kv, k);
-        out[7] = tailF32(sumLanes(lanes, 7 * L), x, d, (long) (j + 7) * k, kv, k);
-    }
-
-    /** 8 rows of W decoded into {@code w} (stride k) against x: {@link #gemvF32x8} over heap arrays. */
+    /** 8 rows of W, decoded or copied into {@code w} (stride k), against x: 8 independent FMA chains. */
     private static void gemvArray8(float[] x, float[] w, int k, int kv, float[] out, float[] lanes) {
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
         FloatVector c4 = FloatVector.zero(F), c5 = FloatVector.zero(F), c6 = FloatVector.zero(F), c7 = FloatVector.zero(F);
@@ -664,13 +652,6 @@ final class VectorGemm {
         }
     }
 
-    /** Step 4 for a row of W in the file (element offset base). */
-    private static float tailF32(float s, float[] x, MemorySegment d, long base, int kv, int k) {
-        for (int p = kv; p < k; p++) {
-            s = Math.fma(x[p], d.getAtIndex(FL, base + p), s);
-        }
-        return s;
-    }
 
     /**
      * 4 Q8 rows: per block, w = q * scale (exactly as decodeRow), then the F32 sequence. Bytes are
@@ -680,26 +661,23 @@ final class VectorGemm {
      * hide the FMA latency, and a smaller body lets C2 inline every Vector API call (with eight,
      * it hit the inlining node limit and boxed vectors, at a third of the speed).
      */
-    private static void gemvQ8x4(float[] x, Weights w, int j, int k, float[] out, int outOff, float[] lanes) {
-        MemorySegment d = w.data();
-        MemorySegment sc = w.scales();
-        int bpr = w.blocksPerRow();
-        long r0 = (long) j * k;
-        long r1 = r0 + k, r2 = r1 + k, r3 = r2 + k;
-        long s0 = 4L * j * bpr;
-        long ss = 4L * bpr;
+    private static void gemvQ8x4(float[] x, byte[] q, float[] sc, int row, int k, float[] out, int outOff, float[] lanes) {
+        int bpr = k / QuantCodec.BLOCK;
+        int r0 = row * k;
+        int r1 = r0 + k, r2 = r1 + k, r3 = r2 + k;
+        int s0 = row * bpr;
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
         for (int b = 0; b < bpr; b++) {
-            FloatVector s0v = FloatVector.broadcast(F, sc.get(FL, s0 + 4L * b));
-            FloatVector s1v = FloatVector.broadcast(F, sc.get(FL, s0 + ss + 4L * b));
-            FloatVector s2v = FloatVector.broadcast(F, sc.get(FL, s0 + 2 * ss + 4L * b));
-            FloatVector s3v = FloatVector.broadcast(F, sc.get(FL, s0 + 3 * ss + 4L * b));
+            FloatVector s0v = FloatVector.broadcast(F, sc[s0 + b]);
+            FloatVector s1v = FloatVector.broadcast(F, sc[s0 + bpr + b]);
+            FloatVector s2v = FloatVector.broadcast(F, sc[s0 + 2 * bpr + b]);
+            FloatVector s3v = FloatVector.broadcast(F, sc[s0 + 3 * bpr + b]);
             for (int p = b * QuantCodec.BLOCK; p < (b + 1) * QuantCodec.BLOCK; p += L) {
                 FloatVector xv = FloatVector.fromArray(F, x, p);
-                c0 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, d, r0 + p, LE).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s0v), c0);
-                c1 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, d, r1 + p, LE).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s1v), c1);
-                c2 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, d, r2 + p, LE).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s2v), c2);
-                c3 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, d, r3 + p, LE).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s3v), c3);
+                c0 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromArray(B, q, r0 + p).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s0v), c0);
+                c1 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromArray(B, q, r1 + p).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s1v), c1);
+                c2 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromArray(B, q, r2 + p).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s2v), c2);
+                c3 = xv.fma(((FloatVector) ((IntVector) ByteVector.fromArray(B, q, r3 + p).convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(s3v), c3);
             }
         }
         c0.intoArray(lanes, 0);
@@ -725,31 +703,28 @@ final class VectorGemm {
      * value {@code (n - 8) * s} rounded once, so bit-identical to the codec's {@code q * s}, in one
      * instruction instead of a subtract and a multiply.
      */
-    private static void gemvQ4x4(float[] x, Weights w, int j, int k, float[] out, int outOff, float[] lanes) {
-        MemorySegment d = w.data();
-        MemorySegment sc = w.scales();
-        int bpr = w.blocksPerRow();
-        long rb = k / 2;
-        long r0 = (long) j * rb;
-        long r1 = r0 + rb, r2 = r1 + rb, r3 = r2 + rb;
-        long s0 = 4L * j * bpr;
-        long ss = 4L * bpr;
+    private static void gemvQ4x4(float[] x, byte[] q, float[] sc, int row, int k, float[] out, int outOff, float[] lanes) {
+        int bpr = k / QuantCodec.BLOCK;
+        int rb = k / 2;
+        int r0 = row * rb;
+        int r1 = r0 + rb, r2 = r1 + rb, r3 = r2 + rb;
+        int s0 = row * bpr;
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
         for (int b = 0; b < bpr; b++) {
-            float f0 = sc.get(FL, s0 + 4L * b), f1 = sc.get(FL, s0 + ss + 4L * b);
-            float f2 = sc.get(FL, s0 + 2 * ss + 4L * b), f3 = sc.get(FL, s0 + 3 * ss + 4L * b);
+            float f0 = sc[s0 + b], f1 = sc[s0 + bpr + b];
+            float f2 = sc[s0 + 2 * bpr + b], f3 = sc[s0 + 3 * bpr + b];
             FloatVector s0v = FloatVector.broadcast(F, f0), m0v = FloatVector.broadcast(F, -8f * f0);
             FloatVector s1v = FloatVector.broadcast(F, f1), m1v = FloatVector.broadcast(F, -8f * f1);
             FloatVector s2v = FloatVector.broadcast(F, f2), m2v = FloatVector.broadcast(F, -8f * f2);
             FloatVector s3v = FloatVector.broadcast(F, f3), m3v = FloatVector.broadcast(F, -8f * f3);
-            long blk = (long) b * (QuantCodec.BLOCK / 2);
+            int blk = b * (QuantCodec.BLOCK / 2);
             int xb = b * QuantCodec.BLOCK;
             // One 16-byte load per row and block; part h of its widening holds bytes [hL, hL+L):
             // low nibbles = values [hL, hL+L), high nibbles = values [16+hL, 16+hL+L).
-            ByteVector q0 = ByteVector.fromMemorySegment(B16, d, r0 + blk, LE);
-            ByteVector q1 = ByteVector.fromMemorySegment(B16, d, r1 + blk, LE);
-            ByteVector q2 = ByteVector.fromMemorySegment(B16, d, r2 + blk, LE);
-            ByteVector q3 = ByteVector.fromMemorySegment(B16, d, r3 + blk, LE);
+            ByteVector q0 = ByteVector.fromArray(B16, q, r0 + blk);
+            ByteVector q1 = ByteVector.fromArray(B16, q, r1 + blk);
+            ByteVector q2 = ByteVector.fromArray(B16, q, r2 + blk);
+            ByteVector q3 = ByteVector.fromArray(B16, q, r3 + blk);
             for (int h = 0; h < 16 / L; h++) {
                 FloatVector xlo = FloatVector.fromArray(F, x, xb + h * L);
                 FloatVector xhi = FloatVector.fromArray(F, x, xb + 16 + h * L);
