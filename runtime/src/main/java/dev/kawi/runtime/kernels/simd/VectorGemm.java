@@ -63,6 +63,15 @@ final class VectorGemm {
     private static final int MC_BYTES = 256 * 1024;
     /** W rows per task on the 1-row path: small enough to give both cores work on a 512-wide layer. */
     private static final int GEMV_ROWS_PER_TASK = 64;
+    /**
+     * A 1-row product smaller than this many weights runs on the calling thread: handing work to
+     * a second core costs a few microseconds, more than it saves on e.g. a 256 x 768 layer
+     * (measured: 2 threads made a 256-wide decoder step slower). Results do not change.
+     */
+    private static final long GEMV_PARALLEL_MIN = 1L << 20;
+
+    /** A pool of one thread (the caller), for calls too small to share. */
+    private static final WorkerPool SERIAL = new WorkerPool(1);
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -546,7 +555,8 @@ final class VectorGemm {
         float[] x = SCRATCH.get().x(k);
         MemorySegment.copy(a, FL, 4 * aOff, x, 0, k);
         int tasks = (n + GEMV_ROWS_PER_TASK - 1) / GEMV_ROWS_PER_TASK;
-        VectorOps.run(pool, tasks, t -> {
+        WorkerPool p = (long) n * k >= GEMV_PARALLEL_MIN ? pool : SERIAL;
+        VectorOps.run(p, tasks, t -> {
             int j0 = t * GEMV_ROWS_PER_TASK;
             int j1 = Math.min(n, j0 + GEMV_ROWS_PER_TASK);
             gemvRows(x, w, j0, j1, row, c, cOff, ep);
