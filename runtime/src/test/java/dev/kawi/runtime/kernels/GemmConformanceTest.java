@@ -143,6 +143,25 @@ class GemmConformanceTest {
     }
 
     @Test
+    void largeOneRowProductsAreSplitAcrossThreadsWithTheSameBits() {
+        // Above the size where the 1-row path uses the pool (1M weights): 1100 x 1024.
+        SplittableRandom rnd = new SplittableRandom(SEED + 5);
+        try (Arena arena = Arena.ofShared()) {
+            for (DType t : DType.values()) {
+                Weights w = KernelTestData.weights(arena, rnd, t, 1100, 1024);
+                MemorySegment a = KernelTestData.floats(arena, rnd, 0, 1024);
+                float[] one = gemm(V1, 1, a, 0, 1024, w, Epilogue.NONE, arena, 0, 1100);
+                float[] two = gemm(V2, 1, a, 0, 1024, w, Epilogue.NONE, arena, 0, 1100);
+                float[] three = gemm(V3, 1, a, 0, 1024, w, Epilogue.NONE, arena, 0, 1100);
+                assertEquals(java.util.Arrays.toString(one), java.util.Arrays.toString(two), t + " 2 threads");
+                assertEquals(java.util.Arrays.toString(one), java.util.Arrays.toString(three), t + " 3 threads");
+                float[] expected = gemm(SCALAR, 1, a, 0, 1024, w, Epilogue.NONE, arena, 0, 1100);
+                assertClose(expected, one, 2e-6 * 1024, "large gemv " + t);
+            }
+        }
+    }
+
+    @Test
     void matmulAndTransposedMatmulMatchScalar() {
         SplittableRandom rnd = new SplittableRandom(SEED + 4);
         int[][] shapes = {{1, 1, 1}, {3, 5, 7}, {8, 9, 17}, {16, 33, 64}, {37, 20, 129}};
