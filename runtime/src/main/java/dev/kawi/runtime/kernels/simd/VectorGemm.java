@@ -13,6 +13,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorShape;
@@ -83,7 +84,7 @@ final class VectorGemm {
         float[] a = new float[0];
         float[] w = new float[0];
         float[] x = new float[0];
-        /** Accumulator lanes for {@link #sumLanes}: up to 12 accumulators. */
+        /** Accumulator lanes for {@link #sumLanes}: up to 16 accumulators. */
         final float[] lanes = new float[16 * L];
 
         float[] a(int n) {
@@ -270,7 +271,7 @@ final class VectorGemm {
         // Split the columns too when there are few row blocks, so both cores work; chunks are
         // multiples of the 3-row W tile.
         int colChunks = rowBlocks >= pool.threads() ? 1 : Math.max(1, Math.min(pool.threads() * 2 / rowBlocks, n / 48));
-        int colChunk = ((n + colChunks - 1) / colChunks + 2) / 3 * 3;
+        int colChunk = ((n + colChunks - 1) / colChunks + NR - 1) / NR * NR;
         int tasks = rowBlocks * ((n + colChunk - 1) / colChunk);
         int perRow = (n + colChunk - 1) / colChunk;
         VectorOps.run(pool, tasks, t -> {
@@ -287,26 +288,26 @@ final class VectorGemm {
         Scratch s = SCRATCH.get();
         // Remainder rows and columns are computed by the same 4x3 kernel on zero-padded copies
         // (the padding's results are dropped): one kernel, so one arithmetic for every element.
-        int paddedRows = (rows + 3) & ~3;
+        int paddedRows = (rows + MR - 1) / MR * MR;
         float[] ab = s.a(paddedRows * k);
-        float[] wb = s.w(3 * k);
-        float[] out = s.x(12);
+        float[] wb = s.w(NR * k);
+        float[] out = s.x(MR * NR);
         // Results gather in a heap block and go to C a row at a time with vector adds: storing
         // element by element through the segment cost as much as the products themselves.
         float[] cb = s.cb(rows * cols);
         a.copy(i0, rows, k, ab);
         java.util.Arrays.fill(ab, rows * k, paddedRows * k, 0f);
         int kv = k - k % L;
-        for (int j = 0; j < cols; j += 3) {
-            int nr = Math.min(3, cols - j);
+        for (int j = 0; j < cols; j += NR) {
+            int nr = Math.min(NR, cols - j);
             w.copy(j0 + j, nr, k, wb);
-            java.util.Arrays.fill(wb, nr * k, 3 * k, 0f);
-            for (int i = 0; i < rows; i += 4) {
-                kernel4x3(ab, i * k, wb, k, kv, out, s.lanes);
-                int mr = Math.min(4, rows - i);
+            java.util.Arrays.fill(wb, nr * k, NR * k, 0f);
+            for (int i = 0; i < rows; i += MR) {
+                kernel4x4(ab, i * k, wb, k, kv, out, s.lanes);
+                int mr = Math.min(MR, rows - i);
                 for (int ii = 0; ii < mr; ii++) {
                     for (int jj = 0; jj < nr; jj++) {
-                        cb[(i + ii) * cols + j + jj] = out[ii * 3 + jj];
+                        cb[(i + ii) * cols + j + jj] = out[ii * NR + jj];
                     }
                 }
             }
@@ -375,75 +376,143 @@ final class VectorGemm {
         }
     }
 
-    /** 4 rows of A (stride k, from a0) x 3 rows of W (stride k, from 0): 12 results into out[i*3+j]. */
-    private static void kernel4x3(float[] a, int a0, float[] w, int k, int kv, float[] out, float[] lanes) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F), c02 = FloatVector.zero(F);
-        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F), c12 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c22 = FloatVector.zero(F);
-        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F), c32 = FloatVector.zero(F);
+    /** Rows of A and of W in the register tile. */
+    static final int MR = 4;
+    static final int NR = 4;
+
+    /**
+     * The summation tree for 16 accumulators at once (L = 16): combining vectors a and b
+     * at step h keeps a + rotate(a, h) in the lanes where (lane & h) == 0 and b + rotate(b, -h)
+     * in the others, so every accumulator's lanes are added in the same pairs as
+     * {@link #sumLanes} (i with i + h), while one vector carries several accumulators. Half the
+     * instructions of a rotation tree per accumulator; the tests check the bits against it.
+     */
+    private static final VectorShuffle<Float> UP8 = VectorShuffle.iota(F, Math.min(8, L / 2) % L, 1, true);
+    private static final VectorShuffle<Float> DOWN8 = VectorShuffle.iota(F, (L - Math.min(8, L / 2)) % L, 1, true);
+    private static final VectorShuffle<Float> UP4 = VectorShuffle.iota(F, 4 % L, 1, true);
+    private static final VectorShuffle<Float> DOWN4 = VectorShuffle.iota(F, (L - 4 % L) % L, 1, true);
+    private static final VectorShuffle<Float> UP2 = VectorShuffle.iota(F, 2 % L, 1, true);
+    private static final VectorShuffle<Float> DOWN2 = VectorShuffle.iota(F, (L - 2 % L) % L, 1, true);
+    private static final VectorShuffle<Float> UP1 = VectorShuffle.iota(F, 1, 1, true);
+    private static final VectorShuffle<Float> DOWN1 = VectorShuffle.iota(F, L - 1, 1, true);
+    private static final VectorMask<Float> M8 = laneMask(8);
+    private static final VectorMask<Float> M4 = laneMask(4);
+    private static final VectorMask<Float> M2 = laneMask(2);
+    private static final VectorMask<Float> M1 = laneMask(1);
+    /** The combined tree is written for 16 lanes (AVX-512); other widths use the rotation tree. */
+    static final boolean COMBINED_TREE = L == 16;
+    /** TILE_LANE[q] = the accumulator (i * NR + j) whose sum lands in lane q (of the concatenated results). */
+    private static final int[] TILE_LANE = COMBINED_TREE ? tileLanes() : null;
+
+    private static VectorMask<Float> laneMask(int h) {
+        boolean[] m = new boolean[L];
+        for (int i = 0; i < L; i++) {
+            m[i] = (i & h) != 0;
+        }
+        return VectorMask.fromArray(F, m, 0);
+    }
+
+    private static FloatVector comb(FloatVector a, FloatVector b, VectorShuffle<Float> up, VectorShuffle<Float> down, VectorMask<Float> m) {
+        return a.add(a.rearrange(up)).blend(b.add(b.rearrange(down)), m);
+    }
+
+    /** Runs the combined tree on accumulators whose lanes all equal their index, to learn where each sum lands. */
+    private static int[] tileLanes() {
+        float[] t = new float[16 * L];
+        for (int r = 0; r < 16; r++) {
+            java.util.Arrays.fill(t, r * L, (r + 1) * L, r);
+        }
+        float[] res = new float[L];
+        combine16(t, res);
+        int[] map = new int[16];
+        for (int q = 0; q < 16; q++) {
+            map[q] = Math.round(res[q] / L);
+        }
+        return map;
+    }
+
+    /** The combined tree (as in {@link #kernel4x4}) over 16 accumulators stored at t[r * L]; sums into res[0..16). */
+    private static void combine16(float[] t, float[] res) {
+        FloatVector[] x = new FloatVector[8];
+        for (int r = 0; r < 8; r++) {
+            x[r] = comb(FloatVector.fromArray(F, t, 2 * r * L), FloatVector.fromArray(F, t, (2 * r + 1) * L), UP8, DOWN8, M8);
+        }
+        FloatVector[] y = new FloatVector[4];
+        for (int r = 0; r < 4; r++) {
+            y[r] = comb(x[2 * r], x[2 * r + 1], UP4, DOWN4, M4);
+        }
+        FloatVector z0 = comb(y[0], y[1], UP2, DOWN2, M2);
+        FloatVector z1 = comb(y[2], y[3], UP2, DOWN2, M2);
+        comb(z0, z1, UP1, DOWN1, M1).intoArray(res, 0);
+    }
+
+    /** 4 rows of A (stride k, from a0) x 4 rows of W (stride k, from 0): 16 results into out[i*4+j]. */
+    private static void kernel4x4(float[] a, int a0, float[] w, int k, int kv, float[] out, float[] lanes) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
         int a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
-        int w1 = k, w2 = 2 * k;
+        int w1 = k, w2 = 2 * k, w3 = 3 * k;
         for (int p = 0; p < kv; p += L) {
             FloatVector w0v = FloatVector.fromArray(F, w, p);
             FloatVector w1v = FloatVector.fromArray(F, w, w1 + p);
             FloatVector w2v = FloatVector.fromArray(F, w, w2 + p);
+            FloatVector w3v = FloatVector.fromArray(F, w, w3 + p);
             FloatVector x = FloatVector.fromArray(F, a, a0 + p);
             c00 = x.fma(w0v, c00);
             c01 = x.fma(w1v, c01);
             c02 = x.fma(w2v, c02);
+            c03 = x.fma(w3v, c03);
             x = FloatVector.fromArray(F, a, a1 + p);
             c10 = x.fma(w0v, c10);
             c11 = x.fma(w1v, c11);
             c12 = x.fma(w2v, c12);
+            c13 = x.fma(w3v, c13);
             x = FloatVector.fromArray(F, a, a2 + p);
             c20 = x.fma(w0v, c20);
             c21 = x.fma(w1v, c21);
             c22 = x.fma(w2v, c22);
+            c23 = x.fma(w3v, c23);
             x = FloatVector.fromArray(F, a, a3 + p);
             c30 = x.fma(w0v, c30);
             c31 = x.fma(w1v, c31);
             c32 = x.fma(w2v, c32);
+            c33 = x.fma(w3v, c33);
         }
-        c00.intoArray(lanes, 0 * L);
-        c01.intoArray(lanes, 1 * L);
-        c02.intoArray(lanes, 2 * L);
-        c10.intoArray(lanes, 3 * L);
-        c11.intoArray(lanes, 4 * L);
-        c12.intoArray(lanes, 5 * L);
-        c20.intoArray(lanes, 6 * L);
-        c21.intoArray(lanes, 7 * L);
-        c22.intoArray(lanes, 8 * L);
-        c30.intoArray(lanes, 9 * L);
-        c31.intoArray(lanes, 10 * L);
-        c32.intoArray(lanes, 11 * L);
-        if (VECTOR_TREE) {
-            reduceStored(lanes, 12);
-            out[0] = tail(lanes[0], a, a0, w, 0, kv, k);
-            out[1] = tail(lanes[1], a, a0, w, w1, kv, k);
-            out[2] = tail(lanes[2], a, a0, w, w2, kv, k);
-            out[3] = tail(lanes[3], a, a1, w, 0, kv, k);
-            out[4] = tail(lanes[4], a, a1, w, w1, kv, k);
-            out[5] = tail(lanes[5], a, a1, w, w2, kv, k);
-            out[6] = tail(lanes[6], a, a2, w, 0, kv, k);
-            out[7] = tail(lanes[7], a, a2, w, w1, kv, k);
-            out[8] = tail(lanes[8], a, a2, w, w2, kv, k);
-            out[9] = tail(lanes[9], a, a3, w, 0, kv, k);
-            out[10] = tail(lanes[10], a, a3, w, w1, kv, k);
-            out[11] = tail(lanes[11], a, a3, w, w2, kv, k);
-            return;
+        if (COMBINED_TREE) {
+            // Written out rather than called: passing 16 vectors to a method C2 does not inline boxes them (measured 17x slower).
+            FloatVector x0 = c00.add(c00.rearrange(UP8)).blend(c01.add(c01.rearrange(DOWN8)), M8);
+            FloatVector x1 = c02.add(c02.rearrange(UP8)).blend(c03.add(c03.rearrange(DOWN8)), M8);
+            FloatVector x2 = c10.add(c10.rearrange(UP8)).blend(c11.add(c11.rearrange(DOWN8)), M8);
+            FloatVector x3 = c12.add(c12.rearrange(UP8)).blend(c13.add(c13.rearrange(DOWN8)), M8);
+            FloatVector x4 = c20.add(c20.rearrange(UP8)).blend(c21.add(c21.rearrange(DOWN8)), M8);
+            FloatVector x5 = c22.add(c22.rearrange(UP8)).blend(c23.add(c23.rearrange(DOWN8)), M8);
+            FloatVector x6 = c30.add(c30.rearrange(UP8)).blend(c31.add(c31.rearrange(DOWN8)), M8);
+            FloatVector x7 = c32.add(c32.rearrange(UP8)).blend(c33.add(c33.rearrange(DOWN8)), M8);
+            FloatVector y0 = x0.add(x0.rearrange(UP4)).blend(x1.add(x1.rearrange(DOWN4)), M4);
+            FloatVector y1 = x2.add(x2.rearrange(UP4)).blend(x3.add(x3.rearrange(DOWN4)), M4);
+            FloatVector y2 = x4.add(x4.rearrange(UP4)).blend(x5.add(x5.rearrange(DOWN4)), M4);
+            FloatVector y3 = x6.add(x6.rearrange(UP4)).blend(x7.add(x7.rearrange(DOWN4)), M4);
+            FloatVector z0 = y0.add(y0.rearrange(UP2)).blend(y1.add(y1.rearrange(DOWN2)), M2);
+            FloatVector z1 = y2.add(y2.rearrange(UP2)).blend(y3.add(y3.rearrange(DOWN2)), M2);
+            z0.add(z0.rearrange(UP1)).blend(z1.add(z1.rearrange(DOWN1)), M1).intoArray(lanes, 0);
+            for (int q = 0; q < 16; q++) {
+                out[TILE_LANE[q]] = lanes[q];
+            }
+        } else {
+            FloatVector[] acc = {c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33};
+            for (int r = 0; r < 16; r++) {
+                acc[r].intoArray(lanes, r * L);
+            }
+            reduceStored(lanes, 16);
+            System.arraycopy(lanes, 0, out, 0, 16);
         }
-        out[0] = tail(sumLanes(lanes, 0 * L), a, a0, w, 0, kv, k);
-        out[1] = tail(sumLanes(lanes, 1 * L), a, a0, w, w1, kv, k);
-        out[2] = tail(sumLanes(lanes, 2 * L), a, a0, w, w2, kv, k);
-        out[3] = tail(sumLanes(lanes, 3 * L), a, a1, w, 0, kv, k);
-        out[4] = tail(sumLanes(lanes, 4 * L), a, a1, w, w1, kv, k);
-        out[5] = tail(sumLanes(lanes, 5 * L), a, a1, w, w2, kv, k);
-        out[6] = tail(sumLanes(lanes, 6 * L), a, a2, w, 0, kv, k);
-        out[7] = tail(sumLanes(lanes, 7 * L), a, a2, w, w1, kv, k);
-        out[8] = tail(sumLanes(lanes, 8 * L), a, a2, w, w2, kv, k);
-        out[9] = tail(sumLanes(lanes, 9 * L), a, a3, w, 0, kv, k);
-        out[10] = tail(sumLanes(lanes, 10 * L), a, a3, w, w1, kv, k);
-        out[11] = tail(sumLanes(lanes, 11 * L), a, a3, w, w2, kv, k);
+        if (kv < k) {
+            for (int r = 0; r < 16; r++) {
+                out[r] = tail(out[r], a, a0 + (r / NR) * k, w, (r % NR) * k, kv, k);
+            }
+        }
     }
 
     /** Step 4: the products past the last full vector, one by one. */
@@ -730,26 +799,26 @@ final class VectorGemm {
             int blk = b * (QuantCodec.BLOCK / 2);
             int xb = b * QuantCodec.BLOCK;
             // One 16-byte load per row and block; part h of its widening holds bytes [hL, hL+L):
-            // low nibbles = values [hL, hL+L), high nibbles = values [16+hL, 16+hL+L).
+            // low nibbles = values [hL, hL+L), high nibbles = values [16+hL, 16+hL+L). All low
+            // parts come first, then all high parts, so values are accumulated in increasing
+            // order (the canonical sequence) whatever L is.
             ByteVector q0 = ByteVector.fromArray(B16, q, r0 + blk);
             ByteVector q1 = ByteVector.fromArray(B16, q, r1 + blk);
             ByteVector q2 = ByteVector.fromArray(B16, q, r2 + blk);
             ByteVector q3 = ByteVector.fromArray(B16, q, r3 + blk);
-            for (int h = 0; h < 16 / L; h++) {
-                FloatVector xlo = FloatVector.fromArray(F, x, xb + h * L);
-                FloatVector xhi = FloatVector.fromArray(F, x, xb + 16 + h * L);
-                IntVector n0 = (IntVector) q0.convertShape(VectorOperators.B2I, I, h);
-                IntVector n1 = (IntVector) q1.convertShape(VectorOperators.B2I, I, h);
-                IntVector n2 = (IntVector) q2.convertShape(VectorOperators.B2I, I, h);
-                IntVector n3 = (IntVector) q3.convertShape(VectorOperators.B2I, I, h);
-                c0 = xlo.fma(((FloatVector) n0.and(0x0F).convert(VectorOperators.I2F, 0)).fma(s0v, m0v), c0);
-                c1 = xlo.fma(((FloatVector) n1.and(0x0F).convert(VectorOperators.I2F, 0)).fma(s1v, m1v), c1);
-                c2 = xlo.fma(((FloatVector) n2.and(0x0F).convert(VectorOperators.I2F, 0)).fma(s2v, m2v), c2);
-                c3 = xlo.fma(((FloatVector) n3.and(0x0F).convert(VectorOperators.I2F, 0)).fma(s3v, m3v), c3);
-                c0 = xhi.fma(((FloatVector) n0.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s0v, m0v), c0);
-                c1 = xhi.fma(((FloatVector) n1.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s1v, m1v), c1);
-                c2 = xhi.fma(((FloatVector) n2.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s2v, m2v), c2);
-                c3 = xhi.fma(((FloatVector) n3.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s3v, m3v), c3);
+            for (int half = 0; half < 2; half++) {
+                int shift = 4 * half;
+                for (int h = 0; h < 16 / L; h++) {
+                    FloatVector xv = FloatVector.fromArray(F, x, xb + 16 * half + h * L);
+                    IntVector n0 = (IntVector) q0.convertShape(VectorOperators.B2I, I, h);
+                    IntVector n1 = (IntVector) q1.convertShape(VectorOperators.B2I, I, h);
+                    IntVector n2 = (IntVector) q2.convertShape(VectorOperators.B2I, I, h);
+                    IntVector n3 = (IntVector) q3.convertShape(VectorOperators.B2I, I, h);
+                    c0 = xv.fma(((FloatVector) n0.lanewise(VectorOperators.LSHR, shift).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s0v, m0v), c0);
+                    c1 = xv.fma(((FloatVector) n1.lanewise(VectorOperators.LSHR, shift).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s1v, m1v), c1);
+                    c2 = xv.fma(((FloatVector) n2.lanewise(VectorOperators.LSHR, shift).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s2v, m2v), c2);
+                    c3 = xv.fma(((FloatVector) n3.lanewise(VectorOperators.LSHR, shift).and(0x0F).convert(VectorOperators.I2F, 0)).fma(s3v, m3v), c3);
+                }
             }
         }
         c0.intoArray(lanes, 0);
