@@ -12,9 +12,10 @@ import java.util.List;
  * @param sourceTokens the source pieces the model read (with the end token)
  * @param alignments   null unless asked for: per target token, the attention over {@code sourceTokens}
  *                     (cross-attention of the chosen decoder layer, averaged over heads)
+ * @param tokenScores  null unless scored (scores asked for, or beam search): each target token's log-probability
  */
 public record Translation(String text, List<String> tokens, float score, List<Alternative> alternatives,
-                          List<String> sourceTokens, float[][] alignments) {
+                          List<String> sourceTokens, float[][] alignments, float[] tokenScores) {
     /** One hypothesis of an n-best list. */
     public record Alternative(String text, List<String> tokens, float score, float normalizedScore) {
     }

@@ -270,7 +270,7 @@ public final class Translator implements AutoCloseable {
     }
 
     private static Translation empty() {
-        return new Translation("", List.of(), 0f, List.of(new Translation.Alternative("", List.of(), 0f, 0f)), List.of(), null);
+        return new Translation("", List.of(), 0f, List.of(new Translation.Alternative("", List.of(), 0f, 0f)), List.of(), null, null);
     }
 
     private Translation toTranslation(List<Hypothesis> hyps, DecodingOptions d, int[] src) {
@@ -292,7 +292,9 @@ public final class Translator implements AutoCloseable {
             source.add(tokenizer.piece(id));
         }
         float[][] align = d.returnAlignments() && !hyps.isEmpty() ? hyps.get(0).attention() : null;
-        return new Translation(best.text(), best.tokens(), scored ? best.score() : Float.NaN, List.copyOf(alts), List.copyOf(source), align);
+        float[] tokenScores = scored && !hyps.isEmpty() ? hyps.get(0).tokenScores() : null;
+        return new Translation(best.text(), best.tokens(), scored ? best.score() : Float.NaN, List.copyOf(alts), List.copyOf(source), align,
+                tokenScores);
     }
 
     /** Unmaps the model and stops the async workers; calls in flight must have returned. */

@@ -100,6 +100,20 @@ class TranslatorTest {
             assertEquals(t.score(), t.tokens().size() < 8 ? s.total() : prefix, 1e-3f);
         }
         assertEquals(s.perToken().length, s.tokens().size() + 1);
+        // Per-token scores of the translation are the model's log-probabilities of those tokens.
+        assertEquals(t.tokens().size(), t.tokenScores().length);
+        if (s.tokens().equals(t.tokens())) {
+            for (int i = 0; i < t.tokenScores().length; i++) {
+                assertEquals(s.perToken()[i], t.tokenScores()[i], 1e-4f, "token " + i);
+            }
+        }
+        Translation beam = translator.translate("Das ist ein Test.", TranslationOptions.defaults().withBeamSize(3));
+        double sum = 0;
+        for (float v : beam.tokenScores()) {
+            assertTrue(v <= 0f);
+            sum += v;
+        }
+        assertTrue(sum >= beam.score() - 1e-3, "token scores add up to at most the total (which may add the end token)");
     }
 
     @Test

@@ -29,6 +29,7 @@ public final class BeamSearch {
     private static final class Sentence {
         final List<int[]> liveTokens = new ArrayList<>();
         final List<float[][]> liveAttn = new ArrayList<>();
+        final List<float[]> liveLogp = new ArrayList<>();
         final List<Float> liveScores = new ArrayList<>();
         final List<Hypothesis> finished = new ArrayList<>();
         final List<Integer> finishOrder = new ArrayList<>();
@@ -60,6 +61,7 @@ public final class BeamSearch {
             sentences[b] = new Sentence();
             sentences[b].liveTokens.add(new int[0]);
             sentences[b].liveAttn.add(new float[0][]);
+            sentences[b].liveLogp.add(new float[0]);
             sentences[b].liveScores.add(0f);
             parents[b] = b * beam;
             input[b] = c.decoderStartId();
@@ -95,6 +97,7 @@ public final class BeamSearch {
                 int per = Math.min(cand, vocab);
                 int total = live * per;
                 float[] cScore = new float[total];
+                float[] cLogp = new float[total];
                 int[] cHyp = new int[total];
                 int[] cTok = new int[total];
                 for (int h = 0; h < live; h++) {
@@ -108,6 +111,7 @@ public final class BeamSearch {
                     float base = s.liveScores.get(h);
                     for (int i = 0; i < per; i++) {
                         cScore[h * per + i] = base + topVal[i];
+                        cLogp[h * per + i] = topVal[i];
                         cHyp[h * per + i] = h;
                         cTok[h * per + i] = topIdx[i];
                     }
@@ -126,6 +130,7 @@ public final class BeamSearch {
                 });
                 List<int[]> nextTokens = new ArrayList<>();
                 List<float[][]> nextAttn = new ArrayList<>();
+                List<float[]> nextLogp = new ArrayList<>();
                 List<Float> nextScores = new ArrayList<>();
                 List<Integer> nextParents = new ArrayList<>();
                 List<Integer> nextInputs = new ArrayList<>();
@@ -137,13 +142,18 @@ public final class BeamSearch {
                     int[] prev = s.liveTokens.get(cHyp[ci]);
                     if (cTok[ci] == c.eosId()) {
                         float[][] pa = align ? s.liveAttn.get(cHyp[ci]) : null;
-                        s.finished.add(new Hypothesis(prev, cScore[ci], normalize(cScore[ci], prev.length + 1, alpha) + coverage(pa, beta), pa));
+                        s.finished.add(new Hypothesis(prev, cScore[ci], normalize(cScore[ci], prev.length + 1, alpha) + coverage(pa, beta), pa,
+                                s.liveLogp.get(cHyp[ci])));
                         s.finishOrder.add(finishCounter++);
                         continue;
                     }
                     int[] t = Arrays.copyOf(prev, prev.length + 1);
                     t[prev.length] = cTok[ci];
                     nextTokens.add(t);
+                    float[] pl = s.liveLogp.get(cHyp[ci]);
+                    float[] nl = Arrays.copyOf(pl, pl.length + 1);
+                    nl[pl.length] = cLogp[ci];
+                    nextLogp.add(nl);
                     if (align) {
                         float[][] pa = s.liveAttn.get(cHyp[ci]);
                         float[][] na = Arrays.copyOf(pa, pa.length + 1);
@@ -162,7 +172,8 @@ public final class BeamSearch {
                     for (int i = 0; i < nextTokens.size(); i++) {
                         int[] t = nextTokens.get(i);
                         float[][] na = align ? nextAttn.get(i) : null;
-                        s.finished.add(new Hypothesis(t, nextScores.get(i), normalize(nextScores.get(i), t.length, alpha) + coverage(na, beta), na));
+                        s.finished.add(new Hypothesis(t, nextScores.get(i), normalize(nextScores.get(i), t.length, alpha) + coverage(na, beta), na,
+                                nextLogp.get(i)));
                         s.finishOrder.add(finishCounter++);
                     }
                     s.done = true;
@@ -171,6 +182,8 @@ public final class BeamSearch {
                     s.liveTokens.addAll(nextTokens);
                     s.liveAttn.clear();
                     s.liveAttn.addAll(nextAttn);
+                    s.liveLogp.clear();
+                    s.liveLogp.addAll(nextLogp);
                     s.liveScores.clear();
                     s.liveScores.addAll(nextScores);
                     for (int i = 0; i < nextTokens.size(); i++) {

@@ -37,6 +37,7 @@ public final class GreedySearch {
         int[][] out = new int[batch][state.maxSteps()];
         int[] len = new int[batch];
         float[] score = new float[batch];
+        float[][] tokenScore = options.returnScores() ? new float[batch][state.maxSteps()] : null;
         int[] input = new int[batch];
         int[] alive = new int[batch];
         int[] parents = new int[batch];
@@ -66,9 +67,11 @@ public final class GreedySearch {
                     proc.apply(logits, row, vocab, out[b], len[b]);
                 }
                 int tok = sampler != null ? sampler.sample(k, logits, row, vocab, rnd[b]) : k.argmax(logits, row, vocab);
+                float logp = 0f;
                 if (options.returnScores()) {
                     k.logSoftmax(logits, row, 1, vocab, vocab, null);
-                    score[b] += logits.getAtIndex(ValueLayout.JAVA_FLOAT, row + tok);
+                    logp = logits.getAtIndex(ValueLayout.JAVA_FLOAT, row + tok);
+                    score[b] += logp;
                 }
                 if (tok == c.eosId()) {
                     continue;
@@ -77,6 +80,9 @@ public final class GreedySearch {
                     float[] a = new float[state.sourceLength(n)];
                     state.attention(n, a);
                     attn[b][len[b]] = a;
+                }
+                if (tokenScore != null) {
+                    tokenScore[b][len[b]] = logp;
                 }
                 out[b][len[b]++] = tok;
                 if (listener != null) {
@@ -97,7 +103,8 @@ public final class GreedySearch {
         }
         Hypothesis[] result = new Hypothesis[batch];
         for (int b = 0; b < batch; b++) {
-            result[b] = new Hypothesis(Arrays.copyOf(out[b], len[b]), score[b], score[b], align ? Arrays.copyOf(attn[b], len[b]) : null);
+            result[b] = new Hypothesis(Arrays.copyOf(out[b], len[b]), score[b], score[b], align ? Arrays.copyOf(attn[b], len[b]) : null,
+                    tokenScore != null ? Arrays.copyOf(tokenScore[b], len[b]) : null);
         }
         return result;
     }
