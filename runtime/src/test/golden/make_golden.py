@@ -67,7 +67,6 @@ list. Seeds (among the first 40) whose float32 greedy output stops on eos for so
 tried first, so eos termination is exercised where the model can produce it.
 """
 
-import array
 import json
 import math
 import os
@@ -101,7 +100,68 @@ TOKEN_LOW, TOKEN_HIGH = 4, 260  # random ids in [4, 260)
 
 MAGIC = b"KAWI\r\n\x1a\n"
 HEADER_SIZE = 64
-DTYPE_BYTES = {"F32": 4}
+DTYPES = ("F32", "F16", "BF16", "Q8", "Q4")
+QBLOCK = 32  # Q8/Q4 block length along the last dimension
+
+
+def align64(x):
+    return (x + 63) // 64 * 64
+
+
+def tensor_bytes(dtype, rows, cols):
+    """The size FORMAT.md prescribes for a rows x cols tensor of `dtype` (cols % 32 checked by the caller)."""
+    n = rows * cols
+    if dtype == "F32":
+        return 4 * n
+    if dtype in ("F16", "BF16"):
+        return 2 * n
+    if dtype == "Q8":
+        return align64(n) + 4 * (n // QBLOCK)
+    if dtype == "Q4":
+        return align64(n // 2) + 4 * (n // QBLOCK)
+    raise KawiError("unknown dtype %r" % dtype)
+
+
+def _le(raw, torch_dtype):
+    """Little-endian bytes as a 1-D tensor of `torch_dtype` (a copy, so the tensor owns its memory)."""
+    t = torch.frombuffer(bytearray(raw), dtype=torch_dtype)
+    if sys.byteorder != "little" and t.element_size() > 1:
+        raise KawiError("this reader assumes a little-endian host")
+    return t
+
+
+def decode_tensor(raw, dtype, shape):
+    """Decodes a tensor's bytes (FORMAT.md, "Element types and layouts") to float32 of `shape`.
+
+    F32 is read as is; F16 and BF16 are widened exactly. Q8/Q4 are dequantized: the values plane
+    (row after row; Q4: per block of 32, byte j holds value j in its low nibble and value j + 16
+    in its high nibble, each stored as q + 8) followed, at align64(rows * row_bytes), by the plane
+    of float32 scales (one per block of 32 along the last dimension); value = q * scale, a float32
+    multiply. The result is the float32 weights Kawi's kernels compute with.
+    """
+    count = 1
+    for s in shape:
+        count *= s
+    if dtype == "F32":
+        return _le(raw, torch.float32).reshape(shape)
+    if dtype == "F16":
+        return _le(raw, torch.float16).to(torch.float32).reshape(shape)
+    if dtype == "BF16":
+        bits = _le(raw, torch.int16).to(torch.int32) << 16  # the top 16 bits of a binary32
+        return bits.view(torch.float32).reshape(shape)
+    cols = shape[-1]
+    rows = count // cols
+    blocks = count // QBLOCK
+    if dtype == "Q8":
+        values_size = count
+        q = _le(raw[0:values_size], torch.int8).to(torch.float32).reshape(rows, cols // QBLOCK, QBLOCK)
+    else:  # Q4
+        values_size = count // 2
+        b = _le(raw[0:values_size], torch.uint8).reshape(rows, cols // QBLOCK, QBLOCK // 2).to(torch.int16)
+        q = torch.cat([(b & 0xF) - 8, (b >> 4) - 8], dim=-1).to(torch.float32)
+    so = align64(values_size)
+    scales = _le(raw[so:so + 4 * blocks], torch.float32).reshape(rows, cols // QBLOCK, 1)
+    return (q * scales).reshape(shape)
 
 
 def _crc32c_table():
@@ -196,7 +256,11 @@ def expected_tensors(c):
 
 
 def read_kawi(path, verify=True):
-    """Returns (metadata dict, {name: float32 tensor}). Only F32 tensors are supported."""
+    """Returns (metadata dict, {name: float32 tensor}).
+
+    Every dtype is decoded to float32 (decode_tensor: F16/BF16 widened, Q8/Q4 dequantized).
+    verify=False skips the tensors' CRC-32C (this pure-Python CRC reads about 10 MB/s; the header
+    and metadata checksums are always checked)."""
     with open(path, "rb") as fh:
         buf = fh.read()
     n = len(buf)
@@ -247,23 +311,23 @@ def read_kawi(path, verify=True):
             raise KawiError("%s: tensor %r not called for by the config" % (path, name))
         if list(shape) != expected[name]:
             raise KawiError("%s: tensor %r has shape %s, expected %s" % (path, name, shape, expected[name]))
-        if dtype not in DTYPE_BYTES:
-            raise KawiError("%s: tensor %r has dtype %s; this reference reads F32 only" % (path, name, dtype))
+        if dtype not in DTYPES:
+            raise KawiError("%s: tensor %r has unknown dtype %r" % (path, name, dtype))
         count = 1
         for s in shape:
             count *= s
-        if size != DTYPE_BYTES[dtype] * count:
-            raise KawiError("%s: tensor %r size %d, expected %d" % (path, name, size, 4 * count))
+        if dtype in ("Q8", "Q4") and (not shape or shape[-1] % QBLOCK):
+            raise KawiError("%s: tensor %r is %s but its last dimension is not a multiple of %d"
+                            % (path, name, dtype, QBLOCK))
+        expected_size = tensor_bytes(dtype, count // shape[-1] if shape else 1, shape[-1] if shape else 1)
+        if size != expected_size:
+            raise KawiError("%s: tensor %r size %d, expected %d" % (path, name, size, expected_size))
         if off % 64 or off < data_off or off + size > data_off + data_size:
             raise KawiError("%s: tensor %r offset %d misaligned or outside the data section" % (path, name, off))
         raw = buf[off:off + size]
         if verify and crc32c(raw) != e["crc32c"]:
             raise KawiError("%s: tensor %r CRC-32C mismatch" % (path, name))
-        a = array.array("f")
-        a.frombytes(raw)
-        if sys.byteorder != "little":
-            a.byteswap()
-        tensors[name] = torch.tensor(a, dtype=torch.float32).reshape(shape)
+        tensors[name] = decode_tensor(raw, dtype, list(shape))
         spans.append((off, off + size, name))
     missing = sorted(set(expected) - set(tensors))
     if missing:
@@ -281,17 +345,27 @@ def read_kawi(path, verify=True):
 
 def sinusoidal_table(positions, d):
     """PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...), float64 then rounded to float32."""
-    pe = torch.zeros(positions, d, dtype=torch.float64)
+    rows = []
     for p in range(positions):
+        row = []
         for j in range(d):
             i2 = j - (j % 2)  # 2i
             angle = p / (10000.0 ** (i2 / d))
-            pe[p, j] = math.sin(angle) if j % 2 == 0 else math.cos(angle)
-    return pe.to(torch.float32)
+            row.append(math.sin(angle) if j % 2 == 0 else math.cos(angle))
+        rows.append(row)
+    return torch.tensor(rows, dtype=torch.float64).reshape(positions, d).to(torch.float32)
 
 
 class Model:
-    """The Transformer in a given float dtype; weights are the file's float32 values, widened."""
+    """The Transformer in a given float dtype; weights are the file's float32 values, widened.
+
+    encode/decode take one unpadded sequence (a list of ids: what the fixtures use) or a batch (a
+    LongTensor [B, n], with optional per-row lengths of right-padded sources). start_decoding and
+    decode_step are the incremental decoder: the cross-attention keys/values are computed once per
+    source and the self-attention keys/values of earlier positions are cached, the same math as
+    decode() over the whole prefix. Subclasses may override the building blocks (linear,
+    layer_norm, activation, logits) to run the same model with other kernels (bench/torch_e2e.py).
+    """
 
     def __init__(self, config, tensors, dtype):
         self.c = config
@@ -349,80 +423,157 @@ class Model:
     def ffn(self, x, name):
         return self.linear(self.activation(self.linear(x, name + ".fc1")), name + ".fc2")
 
-    def attend(self, q, k, v, mask):
-        """q [n, d], k/v [m, d]; mask [n, m] True where a key is visible."""
-        n, m = q.shape[0], k.shape[0]
-        qh = q.reshape(n, self.heads, self.hd).transpose(0, 1)  # [H, n, hd]
-        kh = k.reshape(m, self.heads, self.hd).transpose(0, 1)
-        vh = v.reshape(m, self.heads, self.hd).transpose(0, 1)
-        scores = (qh @ kh.transpose(1, 2)) * self.att_scale  # [H, n, m]
+    def logits(self, x):
+        """The output projection (and bias) of decoder states [..., d]."""
+        y = x @ self.out_w.t()
+        if self.out_b is not None:
+            y = y + self.out_b
+        return y
+
+    def sublayer(self, x, norm_name, f):
+        """A residual block: post-norm norm(x + f(x)), pre-norm x + f(norm(x))."""
+        if self.c["norm"] == "post":
+            return self.layer_norm(x + f(x), norm_name)
+        return x + f(self.layer_norm(x, norm_name))
+
+    def split_heads(self, x):
+        """[..., n, d] -> [..., H, n, hd] (a view)."""
+        return x.reshape(x.shape[:-1] + (self.heads, self.hd)).transpose(-3, -2)
+
+    def attend_heads(self, qh, kh, vh, mask):
+        """qh [..., H, n, hd], kh/vh [..., H, m, hd]; mask broadcastable to [..., H, n, m], True
+        where a key is visible, or None (all visible). Returns the heads concatenated, [..., n, d]."""
+        scores = (qh @ kh.transpose(-1, -2)) * self.att_scale  # [..., H, n, m]
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         p = torch.softmax(scores, dim=-1)
-        return (p @ vh).transpose(0, 1).reshape(n, self.d)
+        o = (p @ vh).transpose(-3, -2)  # [..., n, H, hd]
+        return o.reshape(o.shape[:-2] + (self.d,))
 
-    def self_attention(self, x, name, mask):
+    def attend(self, q, k, v, mask):
+        """q [..., n, d], k/v [..., m, d]; mask [..., n, m] True where a key is visible."""
+        return self.attend_heads(self.split_heads(q), self.split_heads(k), self.split_heads(v), mask)
+
+    def self_attention(self, x, name, mask, cache=None):
+        """cache: None, or [k, v], the head-split keys/values [..., H, t, hd] of the t earlier
+        positions; x then holds only the new positions, and the cache is extended with theirs."""
         d = self.d
         qkv = self.linear(x, name + ".qkv")
-        o = self.attend(qkv[:, 0:d], qkv[:, d:2 * d], qkv[:, 2 * d:3 * d], mask)
+        if cache is None:
+            o = self.attend(qkv[..., 0:d], qkv[..., d:2 * d], qkv[..., 2 * d:3 * d], mask)
+        else:
+            cache[0] = torch.cat([cache[0], self.split_heads(qkv[..., d:2 * d])], dim=-2)
+            cache[1] = torch.cat([cache[1], self.split_heads(qkv[..., 2 * d:3 * d])], dim=-2)
+            o = self.attend_heads(self.split_heads(qkv[..., 0:d]), cache[0], cache[1], mask)
         return self.linear(o, name + ".out")
 
-    def cross_attention(self, x, name, memory):
+    def cross_kv(self, memory, name):
+        """Head-split cross-attention keys and values of the encoder output [..., m, d]."""
+        d = self.d
+        kv = self.linear(memory, name + ".kv")
+        return [self.split_heads(kv[..., 0:d]), self.split_heads(kv[..., d:2 * d])]
+
+    def cross_attention(self, x, name, memory, mask=None, kv=None):
+        """kv: None (computed from memory), or the cross_kv of memory, computed once."""
         d = self.d
         q = self.linear(x, name + ".q")
-        kv = self.linear(memory, name + ".kv")
-        o = self.attend(q, kv[:, 0:d], kv[:, d:2 * d], None)
+        if kv is None:
+            kv = self.linear(memory, name + ".kv")
+            o = self.attend(q, kv[..., 0:d], kv[..., d:2 * d], mask)
+        else:
+            o = self.attend_heads(self.split_heads(q), kv[0], kv[1], mask)
         return self.linear(o, name + ".out")
 
-    def embed(self, tokens, table, pos):
-        ids = torch.tensor(tokens, dtype=torch.long)
-        return table[ids] * self.scale + pos[0:len(tokens)]
+    def embed(self, tokens, table, pos, start=0):
+        """tokens: a list of ids or a LongTensor [..., n], at positions start, start + 1, ...
+        (start: an int, or a LongTensor [1] so that a traced graph takes it as an input)."""
+        ids = tokens if torch.is_tensor(tokens) else torch.tensor(tokens, dtype=torch.long)
+        n = ids.shape[-1]
+        if torch.is_tensor(start):
+            pe = pos.index_select(0, start + torch.arange(n))
+        else:
+            pe = pos[start:start + n]
+        return table[ids] * self.scale + pe
+
+    @staticmethod
+    def key_mask(lengths, m):
+        """[B, 1, 1, m]: True at key positions below each row's length (right padding masked)."""
+        lengths = torch.as_tensor(lengths, dtype=torch.long)
+        return (torch.arange(m) < lengths[:, None])[:, None, None, :]
 
     # --- encoder / decoder ---
 
-    def encode(self, src):
-        """src: token ids, one unpadded source. Returns [len, d]."""
+    def encode(self, src, lengths=None):
+        """src: token ids of one unpadded source (a list), or a LongTensor [B, n] of sources,
+        right-padded to n when `lengths` is given. Returns [len, d] or [B, n, d]."""
         c = self.c
-        n = len(src)
         x = self.embed(src, self.enc_embed, self.enc_pos)
-        mask = torch.ones(n, n, dtype=torch.bool)  # keys beyond the source length: none (unpadded)
+        if torch.is_tensor(src):
+            mask = None if lengths is None else self.key_mask(lengths, src.shape[-1])
+        else:
+            n = len(src)
+            mask = torch.ones(n, n, dtype=torch.bool)  # keys beyond the source length: none (unpadded)
         for i in range(c["encoder_layers"]):
             p = "encoder.layers.%d." % i
-            if c["norm"] == "post":
-                x = self.layer_norm(x + self.self_attention(x, p + "self_attn", mask), p + "self_attn_norm")
-                x = self.layer_norm(x + self.ffn(x, p + "ffn"), p + "ffn_norm")
-            else:
-                x = x + self.self_attention(self.layer_norm(x, p + "self_attn_norm"), p + "self_attn", mask)
-                x = x + self.ffn(self.layer_norm(x, p + "ffn_norm"), p + "ffn")
+            x = self.sublayer(x, p + "self_attn_norm", lambda h: self.self_attention(h, p + "self_attn", mask))
+            x = self.sublayer(x, p + "ffn_norm", lambda h: self.ffn(h, p + "ffn"))
         if c["encoder_final_norm"]:
             x = self.layer_norm(x, "encoder.final_norm")
         return x
 
-    def decode(self, tgt, memory):
-        """tgt: decoder inputs (starting with decoder_start). Returns logits [len(tgt), vocab]."""
+    def decode(self, tgt, memory, memory_lengths=None):
+        """tgt: decoder inputs (starting with decoder_start), a list with memory [m, d], or a
+        LongTensor [B, n] with memory [B, m, d]. Returns logits [len(tgt), vocab] / [B, n, vocab]."""
         c = self.c
-        n = len(tgt)
         x = self.embed(tgt, self.dec_embed, self.dec_pos)
+        n = x.shape[-2]
         causal = torch.tril(torch.ones(n, n, dtype=torch.bool))
+        mem_mask = None if memory_lengths is None else self.key_mask(memory_lengths, memory.shape[-2])
         for i in range(c["decoder_layers"]):
             p = "decoder.layers.%d." % i
-            if c["norm"] == "post":
-                x = self.layer_norm(x + self.self_attention(x, p + "self_attn", causal), p + "self_attn_norm")
-                x = self.layer_norm(x + self.cross_attention(x, p + "cross_attn", memory), p + "cross_attn_norm")
-                x = self.layer_norm(x + self.ffn(x, p + "ffn"), p + "ffn_norm")
-            else:
-                x = x + self.self_attention(self.layer_norm(x, p + "self_attn_norm"), p + "self_attn", causal)
-                x = x + self.cross_attention(self.layer_norm(x, p + "cross_attn_norm"), p + "cross_attn", memory)
-                x = x + self.ffn(self.layer_norm(x, p + "ffn_norm"), p + "ffn")
+            x = self.sublayer(x, p + "self_attn_norm", lambda h: self.self_attention(h, p + "self_attn", causal))
+            x = self.sublayer(x, p + "cross_attn_norm",
+                              lambda h: self.cross_attention(h, p + "cross_attn", memory, mem_mask))
+            x = self.sublayer(x, p + "ffn_norm", lambda h: self.ffn(h, p + "ffn"))
         if c["decoder_final_norm"]:
             x = self.layer_norm(x, "decoder.final_norm")
-        logits = x @ self.out_w.t()
-        if self.out_b is not None:
-            logits = logits + self.out_b
-        return logits
+        return self.logits(x)
 
     def last_logits(self, tgt, memory):
         return self.decode(tgt, memory)[-1]
+
+    # --- incremental decoding ---
+
+    def start_decoding(self, memory, memory_lengths=None):
+        """Decoder state for encoder outputs memory [B, m, d]: per layer the cross-attention
+        keys/values (computed once here) and an empty self-attention cache; position 0."""
+        layers = self.c["decoder_layers"]
+        empty = memory.new_zeros(memory.shape[0], self.heads, 0, self.hd)
+        return {
+            "cross": [self.cross_kv(memory, "decoder.layers.%d.cross_attn" % i) for i in range(layers)],
+            "self": [[empty, empty] for _ in range(layers)],
+            "memory_mask": None if memory_lengths is None else self.key_mask(memory_lengths, memory.shape[-2]),
+            "position": 0,
+        }
+
+    def decode_step(self, tokens, state):
+        """tokens: LongTensor [B], the decoder inputs at state["position"] (first step:
+        decoder_start at 0). Extends the state's caches, advances its position and returns the
+        logits [B, vocab] of the next token: decode(prefix)[:, -1], computed incrementally."""
+        c = self.c
+        position = state["position"]
+        x = self.embed(tokens[:, None], self.dec_embed, self.dec_pos, position)  # [B, 1, d]
+        for i in range(c["decoder_layers"]):
+            p = "decoder.layers.%d." % i
+            cache, kv = state["self"][i], state["cross"][i]
+            x = self.sublayer(x, p + "self_attn_norm", lambda h: self.self_attention(h, p + "self_attn", None, cache))
+            x = self.sublayer(x, p + "cross_attn_norm",
+                              lambda h: self.cross_attention(h, p + "cross_attn", None, state["memory_mask"], kv))
+            x = self.sublayer(x, p + "ffn_norm", lambda h: self.ffn(h, p + "ffn"))
+        if c["decoder_final_norm"]:
+            x = self.layer_norm(x, "decoder.final_norm")
+        state["position"] = position + 1
+        return self.logits(x[..., -1, :])
 
 
 # --------------------------------------------------------------------------------------------
