@@ -81,36 +81,34 @@ final class VectorGemm {
 
     /** Per-thread buffers, grown on demand and then reused: the steady state allocates nothing. */
     static final class Scratch {
-        float[] a = new float[0];
-        float[] w = new float[0];
-        float[] x = new float[0];
+        private float[] a = new float[0];   // A block of the tiled path (rows x k)
+        private float[] w = new float[0];   // W panel: NR rows x k, or 8 decoded rows on the 1-row path
+        private float[] x = new float[0];   // the 1-row input, or a tile's results
+        private float[] cb = new float[0];  // a task's results before they go to C
+        private float[] sc = new float[0];  // 8 rows of scales on the 1-row path
+        private byte[] q = new byte[0];     // 8 rows of quantized values on the 1-row path
         /** Accumulator lanes for {@link #sumLanes}: up to 16 accumulators. */
         final float[] lanes = new float[16 * L];
 
         float[] a(int n) {
-            if (a.length < n) {
-                a = new float[n];
-            }
-            return a;
+            return a = grow(a, n);
         }
 
         float[] w(int n) {
-            if (w.length < n) {
-                w = new float[n];
-            }
-            return w;
+            return w = grow(w, n);
         }
 
         float[] x(int n) {
-            if (x.length < n) {
-                x = new float[n];
-            }
-            return x;
+            return x = grow(x, n);
         }
 
-        float[] cb = new float[0];
-        byte[] q = new byte[0];
-        float[] sc = new float[0];
+        float[] cb(int n) {
+            return cb = grow(cb, n);
+        }
+
+        float[] sc(int n) {
+            return sc = grow(sc, n);
+        }
 
         byte[] q(int n) {
             if (q.length < n) {
@@ -119,18 +117,8 @@ final class VectorGemm {
             return q;
         }
 
-        float[] sc(int n) {
-            if (sc.length < n) {
-                sc = new float[n];
-            }
-            return sc;
-        }
-
-        float[] cb(int n) {
-            if (cb.length < n) {
-                cb = new float[n];
-            }
-            return cb;
+        private static float[] grow(float[] b, int n) {
+            return b.length < n ? new float[n] : b;
         }
     }
 
