@@ -1,7 +1,6 @@
 package dev.kawi.runtime.search;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 
 /**
@@ -65,10 +64,5 @@ public final class Sampler {
             }
         }
         return idx[keep - 1];
-    }
-
-    /** Reads a logit (for tests and scores). */
-    static float logit(MemorySegment s, long i) {
-        return s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
     }
 }
