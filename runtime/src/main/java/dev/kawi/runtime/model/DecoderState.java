@@ -48,6 +48,9 @@ public final class DecoderState {
     private final Epilogue[] qkvEp;
     private final Epilogue[] crossQEp;
     private final Epilogue[] fc1Ep;
+    private final Epilogue[] outEp;
+    private final Epilogue[] crossOutEp;
+    private final Epilogue[] fc2Ep;
     private final Epilogue logitsEp;
     private final Arena arena;
     private int alignLayer = -1;
@@ -110,10 +113,16 @@ public final class DecoderState {
         qkvEp = new Epilogue[layers];
         crossQEp = new Epilogue[layers];
         fc1Ep = new Epilogue[layers];
+        outEp = new Epilogue[layers];
+        crossOutEp = new Epilogue[layers];
+        fc2Ep = new Epilogue[layers];
         for (int l = 0; l < layers; l++) {
             qkvEp[l] = Epilogue.of(dl[l].qkv().bias(), null);
             crossQEp[l] = Epilogue.of(dl[l].crossQ().bias(), null);
             fc1Ep[l] = Epilogue.of(dl[l].fc1().bias(), m.activation());
+            outEp[l] = Epilogue.withResidual(dl[l].out().bias(), x, 0, d);
+            crossOutEp[l] = Epilogue.withResidual(dl[l].crossOut().bias(), x, 0, d);
+            fc2Ep[l] = Epilogue.withResidual(dl[l].fc2().bias(), x, 0, d);
         }
         logitsEp = Epilogue.of(m.outputBias(), null);
     }
@@ -224,7 +233,7 @@ public final class DecoderState {
             }
             k.attentionStep(n, heads, hd, scale, qkv, 0, 3 * d, kCache[l], vCache[l], d, selfRows, maxSteps, selfLens,
                     att, 0, d, null, 0, 0);
-            Encoder.residual(k, pre, n, d, att, layer.out(), x, h, layer.selfAttnNorm(), eps);
+            Encoder.residual(k, pre, n, d, att, layer.out(), outEp[l], x, h, layer.selfAttnNorm(), eps);
             // Cross-attention over the source.
             in = x;
             if (pre) {
@@ -235,7 +244,7 @@ public final class DecoderState {
             boolean record = l == alignLayer;
             k.attentionStep(n, heads, hd, scale, qkv, 0, d, crossK[l], crossV[l], 2 * d, crossRows, enc.srcLen(), crossLens,
                     att, 0, d, record ? alignWeights : null, 0, record ? enc.srcLen() : 0);
-            Encoder.residual(k, pre, n, d, att, layer.crossOut(), x, h, layer.crossAttnNorm(), eps);
+            Encoder.residual(k, pre, n, d, att, layer.crossOut(), crossOutEp[l], x, h, layer.crossAttnNorm(), eps);
             // Feed-forward.
             in = x;
             if (pre) {
@@ -243,7 +252,7 @@ public final class DecoderState {
                 in = h;
             }
             k.gemm(n, in, 0, d, layer.fc1().w(), ffn, 0, c.ffnDim(), fc1Ep[l]);
-            Encoder.residual(k, pre, n, d, ffn, layer.fc2(), x, h, layer.ffnNorm(), eps);
+            Encoder.residual(k, pre, n, d, ffn, layer.fc2(), fc2Ep[l], x, h, layer.ffnNorm(), eps);
         }
         MemorySegment fin = x;
         if (m.decoderFinalNorm() != null) {

@@ -86,11 +86,17 @@ public final class Encoder {
      */
     static void residual(Kernels k, boolean pre, int rows, int d, MemorySegment in, TransformerModel.Linear proj,
                          MemorySegment x, MemorySegment tmp, TransformerModel.Norm norm, float eps) {
+        residual(k, pre, rows, d, in, proj, Epilogue.withResidual(proj.bias(), x, 0, d), x, tmp, norm, eps);
+    }
+
+    /** As above with the epilogue {@code + bias + x} built once by the caller (decoding steps reuse theirs). */
+    static void residual(Kernels k, boolean pre, int rows, int d, MemorySegment in, TransformerModel.Linear proj, Epilogue plusX,
+                         MemorySegment x, MemorySegment tmp, TransformerModel.Norm norm, float eps) {
         int kdim = proj.w().cols();
         if (pre) {
-            k.gemm(rows, in, 0, kdim, proj.w(), x, 0, d, Epilogue.withResidual(proj.bias(), x, 0, d));
+            k.gemm(rows, in, 0, kdim, proj.w(), x, 0, d, plusX);
         } else {
-            k.gemm(rows, in, 0, kdim, proj.w(), tmp, 0, d, Epilogue.withResidual(proj.bias(), x, 0, d));
+            k.gemm(rows, in, 0, kdim, proj.w(), tmp, 0, d, plusX);
             k.layerNorm(x, 0, d, tmp, 0, d, rows, d, norm.gamma(), norm.beta(), eps, null, null);
         }
     }
