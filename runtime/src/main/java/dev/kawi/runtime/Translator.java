@@ -116,7 +116,8 @@ public final class Translator implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             order[i] = i;
         }
-        Arrays.sort(order, Comparator.comparingInt((Integer i) -> -src[i].length).thenComparingInt(i -> i));
+        // Longest first (blank inputs, which need no model, count as empty); ties keep input order.
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> src[i] == null ? 0 : -src[i].length).thenComparingInt(i -> i));
         Translation[] out = new Translation[n];
         for (int start = 0; start < n; start += options.maxBatchSize()) {
             int end = Math.min(n, start + options.maxBatchSize());

@@ -141,6 +141,11 @@ class TranslatorTest {
     void emptyInputGivesEmptyOutput() {
         assertEquals("", translator.translate("   ").text());
         assertEquals("", translator.translate("").text());
+        List<Translation> mixed = translator.translate(List.of("", "Guten Tag", " ", "Hallo"), greedy(5));
+        assertEquals("", mixed.get(0).text());
+        assertEquals("", mixed.get(2).text());
+        assertEquals(translator.translate("Guten Tag", greedy(5)).text(), mixed.get(1).text());
+        assertEquals(translator.translate("Hallo", greedy(5)).text(), mixed.get(3).text());
     }
 
     @Test
