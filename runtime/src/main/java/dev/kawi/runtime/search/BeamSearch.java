@@ -165,8 +165,8 @@ public final class BeamSearch {
                     nextInputs.add(cTok[ci]);
                 }
                 boolean atMax = step >= maxLength[order[g]] || step >= state.maxSteps();
-                if (s.finished.size() >= beam) {
-                    s.done = true; // enough finished: the live ones are dropped
+                if (s.finished.size() >= beam || nextTokens.isEmpty()) {
+                    s.done = true; // enough finished (the live ones are dropped), or nothing can continue
                 } else if (atMax) {
                     // Out of length: the live hypotheses finish as they are, in live order.
                     for (int i = 0; i < nextTokens.size(); i++) {
