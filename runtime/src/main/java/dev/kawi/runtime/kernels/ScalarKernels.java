@@ -97,26 +97,23 @@ public final class ScalarKernels implements Kernels {
     @Override
     public void matmul(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                        MemorySegment c, long cOff, int ldc, boolean accumulate) {
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                double sum = 0;
-                for (int p = 0; p < k; p++) {
-                    sum += (double) get(a, aOff + (long) i * lda + p) * get(b, bOff + (long) p * ldb + j);
-                }
-                long ci = cOff + (long) i * ldc + j;
-                set(c, ci, accumulate ? get(c, ci) + (float) sum : (float) sum);
-            }
-        }
+        product(m, n, k, a, aOff, lda, 1, b, bOff, ldb, c, cOff, ldc, accumulate);
     }
 
     @Override
     public void matmulTransA(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                              MemorySegment c, long cOff, int ldc, boolean accumulate) {
+        product(m, n, k, a, aOff, 1, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+    }
+
+    /** C (+)= A·B where A's element (i, p) is at aOff + i * ai + p * ap (so Aᵀ·B is a change of strides). */
+    private static void product(int m, int n, int k, MemorySegment a, long aOff, long ai, long ap, MemorySegment b, long bOff, int ldb,
+                                MemorySegment c, long cOff, int ldc, boolean accumulate) {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 double sum = 0;
                 for (int p = 0; p < k; p++) {
-                    sum += (double) get(a, aOff + (long) p * lda + i) * get(b, bOff + (long) p * ldb + j);
+                    sum += (double) get(a, aOff + i * ai + p * ap) * get(b, bOff + (long) p * ldb + j);
                 }
                 long ci = cOff + (long) i * ldc + j;
                 set(c, ci, accumulate ? get(c, ci) + (float) sum : (float) sum);

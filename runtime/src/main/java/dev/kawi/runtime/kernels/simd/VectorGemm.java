@@ -173,6 +173,21 @@ final class VectorGemm {
         }
     }
 
+    /**
+     * The sums of {@code count} accumulators stored at t[0], t[L], ... into t[0..count), by the
+     * vector tree where it is written for this width and by {@link #sumLanes} otherwise (the
+     * same additions either way).
+     */
+    static void sumsOfStored(float[] t, int count) {
+        if (VECTOR_TREE) {
+            reduceStored(t, count);
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            t[i] = sumLanes(t, i * L);
+        }
+    }
+
     // ------------------------------------------------------------------ gemm: C = A · Wᵀ
 
     static void gemm(WorkerPool pool, int m, MemorySegment a, long aOff, int lda, Weights w,
@@ -493,7 +508,7 @@ final class VectorGemm {
             for (int r = 0; r < 16; r++) {
                 acc[r].intoArray(lanes, r * L);
             }
-            reduceStored(lanes, 16);
+            sumsOfStored(lanes, 16);
             System.arraycopy(lanes, 0, out, 0, 16);
         }
         if (kv < k) {
@@ -707,18 +722,11 @@ final class VectorGemm {
         c5.intoArray(lanes, 5 * L);
         c6.intoArray(lanes, 6 * L);
         c7.intoArray(lanes, 7 * L);
-        if (VECTOR_TREE) {
-            reduceStored(lanes, 8);
-            for (int r = 0; r < 8; r++) {
-                out[r] = tail(lanes[r], x, 0, w, r * k, kv, k);
-            }
-            return;
-        }
+        sumsOfStored(lanes, 8);
         for (int r = 0; r < 8; r++) {
-            out[r] = tail(sumLanes(lanes, r * L), x, 0, w, r * k, kv, k);
+            out[r] = tail(lanes[r], x, 0, w, r * k, kv, k);
         }
     }
-
 
     /**
      * 4 Q8 rows: per block, w = q * scale (exactly as decodeRow), then the F32 sequence. Bytes are
@@ -751,18 +759,8 @@ final class VectorGemm {
         c1.intoArray(lanes, L);
         c2.intoArray(lanes, 2 * L);
         c3.intoArray(lanes, 3 * L);
-        if (VECTOR_TREE) {
-            reduceStored(lanes, 4);
-            out[outOff] = lanes[0];
-            out[outOff + 1] = lanes[1];
-            out[outOff + 2] = lanes[2];
-            out[outOff + 3] = lanes[3];
-            return;
-        }
-        out[outOff] = sumLanes(lanes, 0);
-        out[outOff + 1] = sumLanes(lanes, L);
-        out[outOff + 2] = sumLanes(lanes, 2 * L);
-        out[outOff + 3] = sumLanes(lanes, 3 * L);
+        sumsOfStored(lanes, 4);
+        System.arraycopy(lanes, 0, out, outOff, 4);
     }
 
     /**
@@ -813,17 +811,7 @@ final class VectorGemm {
         c1.intoArray(lanes, L);
         c2.intoArray(lanes, 2 * L);
         c3.intoArray(lanes, 3 * L);
-        if (VECTOR_TREE) {
-            reduceStored(lanes, 4);
-            out[outOff] = lanes[0];
-            out[outOff + 1] = lanes[1];
-            out[outOff + 2] = lanes[2];
-            out[outOff + 3] = lanes[3];
-            return;
-        }
-        out[outOff] = sumLanes(lanes, 0);
-        out[outOff + 1] = sumLanes(lanes, L);
-        out[outOff + 2] = sumLanes(lanes, 2 * L);
-        out[outOff + 3] = sumLanes(lanes, 3 * L);
+        sumsOfStored(lanes, 4);
+        System.arraycopy(lanes, 0, out, outOff, 4);
     }
 }
