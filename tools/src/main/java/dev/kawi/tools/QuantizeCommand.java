@@ -4,18 +4,17 @@ import dev.kawi.weights.DType;
 import dev.kawi.weights.KawiFile;
 import dev.kawi.weights.KawiWriter;
 import dev.kawi.weights.QuantCodec;
+import dev.kawi.weights.QuantPolicy;
 import dev.kawi.weights.Tensor;
 import dev.kawi.weights.TensorInfo;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -28,7 +27,6 @@ import picocli.CommandLine.Spec;
             "Tensors matching a --keep pattern (by default norms and biases) are copied unchanged.",
             "Prints the size before and after and the max and mean absolute error of every tensor."})
 final class QuantizeCommand implements Callable<Integer> {
-    static final List<String> DEFAULT_KEEP = List.of("*.bias", "*norm*");
 
     @Parameters(index = "0", paramLabel = "IN", description = "Input .kawi file.")
     Path in;
@@ -56,21 +54,16 @@ final class QuantizeCommand implements Callable<Integer> {
         if (Files.exists(out) && Files.isSameFile(in, out)) {
             throw new BadInputException("OUT must differ from IN (" + out + ")");
         }
-        List<Pattern> patterns = new ArrayList<>();
-        for (String g : keep == null ? DEFAULT_KEEP : keep) {
-            patterns.add(glob(g));
-        }
+        QuantPolicy policy = keep == null ? QuantPolicy.defaults() : QuantPolicy.keeping(keep);
         PrintWriter pw = spec.commandLine().getOut();
         Map<String, String> notes = new LinkedHashMap<>();
         try (KawiFile src = KawiFile.open(in); KawiWriter w = KawiWriter.create(out)) {
             for (TensorInfo t : src.tensors()) {
                 Tensor tensor = src.tensor(t.name());
-                DType to = target;
-                if (patterns.stream().anyMatch(p -> p.matcher(t.name()).matches())) {
-                    to = t.dtype();
+                DType to = policy.storedType(t.name(), t.cols(), t.dtype(), target);
+                if (policy.kept(t.name())) {
                     notes.put(t.name(), "kept");
-                } else if (target.isQuantized() && t.cols() % QuantCodec.BLOCK != 0) {
-                    to = t.dtype();
+                } else if (to != target) {
                     notes.put(t.name(), "kept: last dimension " + t.cols() + " is not a multiple of " + QuantCodec.BLOCK);
                 }
                 if (to == t.dtype()) {
@@ -121,18 +114,4 @@ final class QuantizeCommand implements Callable<Integer> {
         }
     }
 
-    /** A glob where * matches any run of characters (dots included) and everything else is literal. */
-    static Pattern glob(String g) {
-        String[] parts = g.split("\\*", -1);
-        StringBuilder re = new StringBuilder();
-        for (int i = 0; i < parts.length; i++) {
-            if (i > 0) {
-                re.append(".*");
-            }
-            if (!parts[i].isEmpty()) {
-                re.append(Pattern.quote(parts[i]));
-            }
-        }
-        return Pattern.compile(re.toString());
-    }
 }
