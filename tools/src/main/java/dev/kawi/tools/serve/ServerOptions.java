@@ -33,11 +33,6 @@ public record ServerOptions(String host, int port, int maxBatch, int batchWaitMs
         return new ServerOptions("127.0.0.1", 8080, 32, 5, 256, 1 << 20, 4096, 64, 30_000);
     }
 
-    /** This on another port. */
-    public ServerOptions withPort(int p) {
-        return new ServerOptions(host, p, maxBatch, batchWaitMs, queueSize, maxBodyBytes, maxInputChars, maxTexts, timeoutMs);
-    }
-
     private static void require(boolean ok, String message) {
         if (!ok) {
             throw new IllegalArgumentException(message);

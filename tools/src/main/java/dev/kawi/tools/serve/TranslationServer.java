@@ -49,7 +49,7 @@ public final class TranslationServer implements AutoCloseable {
     private final Consumer<String> log;
     private final CountDownLatch closed = new CountDownLatch(1);
     private final Object closeLock = new Object();
-    private boolean closing;
+    private volatile boolean closing;
 
     private TranslationServer(Translator translator, String modelName, ServerOptions options, BatchDispatcher.Engine engine,
                               Consumer<String> log) throws IOException {
@@ -57,10 +57,8 @@ public final class TranslationServer implements AutoCloseable {
         this.modelName = modelName;
         this.options = options;
         this.log = log;
-        BatchDispatcher[] d = new BatchDispatcher[1];
-        this.metrics = new Metrics(() -> d[0] == null ? 0 : d[0].depth());
+        this.metrics = new Metrics(this::queueDepth); // read only when /metrics is served, after construction
         this.dispatcher = new BatchDispatcher(engine, options, metrics, log);
-        d[0] = dispatcher;
         InetSocketAddress addr = new InetSocketAddress(InetAddress.getByName(options.host()), options.port());
         this.http = HttpServer.create(addr, Math.max(128, options.queueSize()));
         this.handlers = Executors.newVirtualThreadPerTaskExecutor();
@@ -374,6 +372,10 @@ public final class TranslationServer implements AutoCloseable {
         metrics.requestDone(call.endpoint, status, System.nanoTime() - call.t0);
         call.counted = true;
         call.ex.getResponseHeaders().set("Content-Type", type);
+        if (closing) {
+            // A kept-alive connection may still bring requests while the server drains: tell the client to reconnect (and be refused).
+            call.ex.getResponseHeaders().set("Connection", "close");
+        }
         call.ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
         try (OutputStream out = call.ex.getResponseBody()) {
             out.write(body);

@@ -19,6 +19,7 @@ import dev.kawi.weights.RandomModels;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -463,13 +464,13 @@ class TranslationServerTest {
         CompletableFuture<HttpResponse<String>> b = postAsync(s, qb);
         waitFor(() -> s.queueDepth() == 1, "a queued request");
         Thread closer = Thread.ofPlatform().start(s::close);
+        int port = s.address().getPort();
         waitFor(() -> {
-            try {
-                send(s, "GET", "/health");
+            try (Socket probe = new Socket("127.0.0.1", port)) {
                 return false;
             } catch (ConnectException e) {
                 return true;
-            } catch (Exception e) {
+            } catch (IOException e) {
                 return false;
             }
         }, "the listener to close");
@@ -480,6 +481,7 @@ class TranslationServerTest {
         assertFalse(closer.isAlive(), "close returned");
         assertMatchesOracle(qa, a.get(60, TimeUnit.SECONDS));
         assertMatchesOracle(qb, b.get(60, TimeUnit.SECONDS));
+        assertEquals("close", a.get().headers().firstValue("Connection").orElse(null), "no keep-alive while draining");
         assertThrows(IllegalStateException.class, () -> served.translate("Haus"), "the translator is closed after the requests");
         s.close(); // idempotent
         engine.translator.close();
