@@ -50,6 +50,10 @@ final class LearnVocabCommand implements Callable<Integer> {
             description = "Fraction of character occurrences given a character piece, most frequent first; rarer characters become bytes. Default: ${DEFAULT-VALUE}.")
     double characterCoverage;
 
+    @Option(names = "--no-split-by-script", negatable = false,
+            description = "Allow pieces that mix scripts, or digits with other characters (such as 'te.' or 'x86'). By default they are split, as in SentencePiece.")
+    boolean noSplitByScript;
+
     @Option(names = "--bad-lines", defaultValue = "fail", paramLabel = "fail|skip",
             description = "A malformed line (no tab, several tabs, invalid UTF-8, a blank side) stops with an error naming it, or is skipped and counted. Default: ${DEFAULT-VALUE}.")
     String badLines;
@@ -114,7 +118,7 @@ final class LearnVocabCommand implements Callable<Integer> {
 
     private VocabOptions options() {
         try {
-            return new VocabOptions(size, minFrequency, maxPieceLength, characterCoverage, VocabOptions.DEFAULT_SPECIALS);
+            return new VocabOptions(size, minFrequency, maxPieceLength, characterCoverage, !noSplitByScript, VocabOptions.DEFAULT_SPECIALS);
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
             String flag = m.startsWith("vocabSize") ? "--size" : m.startsWith("minFrequency") ? "--min-frequency"

@@ -25,7 +25,7 @@ class LearnVocabCommandTest {
     Path dir;
     Path train;
 
-    /** Seeded German-English-looking pairs over a small lexicon. */
+    /** Seeded German-English-looking pairs over a small lexicon, "der" and "the" the most frequent words. */
     @BeforeEach
     void corpus() throws Exception {
         String[] de = {"der", "die", "das", "Haus", "ist", "gro\u00df", "klein", "und", "nicht", "Datei", "\u00f6ffnen", "Fenster", "schlie\u00dfen"};
@@ -42,7 +42,7 @@ class LearnVocabCommandTest {
     private static String sentence(SplittableRandom rnd, String[] words) {
         StringBuilder sb = new StringBuilder();
         for (int k = 0, n = 2 + rnd.nextInt(8); k < n; k++) {
-            sb.append(k > 0 ? " " : "").append(words[rnd.nextInt(words.length)]);
+            sb.append(k > 0 ? " " : "").append(words[rnd.nextInt(1 + rnd.nextInt(words.length))]); // skewed: early words frequent
         }
         return sb.append('.').toString();
     }
@@ -50,14 +50,14 @@ class LearnVocabCommandTest {
     @Test
     void learnsAVocabularyOfTheRequestedSizeThatTheRuntimeReads() throws Exception {
         Path out = dir.resolve("vocab.json");
-        CliTest.Run r = CliTest.kawi("learn-vocab", train.toString(), "--size", "400", "-o", out.toString(), "--eval", train.toString());
+        CliTest.Run r = CliTest.kawi("learn-vocab", train.toString(), "--size", "360", "-o", out.toString(), "--eval", train.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("read " + train + ": 400 pairs"), r.out());
-        assertTrue(r.out().contains("learned 400 pieces (4 special, 256 byte, "), r.out());
+        assertTrue(r.out().contains("learned 360 pieces (4 special, 256 byte, "), r.out());
         assertTrue(r.out().contains("wrote " + out), r.out());
         assertTrue(r.out().matches("(?s).*" + java.util.regex.Pattern.quote(train.toString()) + ": 400 pairs, tokens per sentence: source \\d+\\.\\d\\d, target \\d+\\.\\d\\d.*"), r.out());
         TokenizerSpec spec = VocabFiles.read(out);
-        assertEquals(400, spec.size());
+        assertEquals(360, spec.size());
         assertEquals(List.of("<pad>", "<s>", "</s>", "<unk>", "<0x00>"), spec.pieces().subList(0, 5));
         Tokenizer t = Tokenizer.create(spec);
         String text = "Das Haus ist gro\u00df. \ud83d\ude00 \u4e2d\u6587 caf\u00e9";
@@ -65,7 +65,7 @@ class LearnVocabCommandTest {
         assertEquals(1, t.encode("the").length, "a frequent word is one piece");
         // The same command again writes the same bytes.
         byte[] first = Files.readAllBytes(out);
-        assertEquals(0, CliTest.kawi("learn-vocab", train.toString(), "--size", "400", "-o", out.toString()).code());
+        assertEquals(0, CliTest.kawi("learn-vocab", train.toString(), "--size", "360", "-o", out.toString()).code());
         assertArrayEquals(first, Files.readAllBytes(out));
     }
 
@@ -108,6 +108,16 @@ class LearnVocabCommandTest {
     }
 
     @Test
+    void scriptSplittingCanBeTurnedOff() throws Exception {
+        Files.write(train, java.util.Collections.nCopies(50, "Men\u00fc.\tmenu."));
+        Path out = dir.resolve("v.json");
+        assertEquals(0, CliTest.kawi("learn-vocab", train.toString(), "-o", out.toString(), "--size", "300").code());
+        assertEquals(2, Tokenizer.create(VocabFiles.read(out)).encode("menu.").length, "\u2581menu + .");
+        assertEquals(0, CliTest.kawi("learn-vocab", train.toString(), "-o", out.toString(), "--size", "300", "--no-split-by-script").code());
+        assertEquals(1, Tokenizer.create(VocabFiles.read(out)).encode("menu.").length, "\u2581menu.");
+    }
+
+    @Test
     void stoppingShortIsReported() {
         Path out = dir.resolve("v.json");
         CliTest.Run r = CliTest.kawi("learn-vocab", train.toString(), "-o", out.toString(), "--size", "50000");
@@ -126,5 +136,6 @@ class LearnVocabCommandTest {
         assertTrue(help.contains("Default: " + d.minFrequency() + "."), help);
         assertTrue(help.contains("Longest piece, in characters. Default: " + d.maxPieceLength() + "."), help);
         assertTrue(help.contains("Default: " + d.characterCoverage() + "."), help);
+        assertTrue(d.splitByScript() && help.contains("--no-split-by-script"), help);
     }
 }

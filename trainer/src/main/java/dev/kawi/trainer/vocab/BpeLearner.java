@@ -1,6 +1,7 @@
 package dev.kawi.trainer.vocab;
 
 import dev.kawi.weights.TokenizerSpec;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -23,7 +24,8 @@ import java.util.Map;
  * with the highest count (summed over word frequencies) is merged everywhere, left to right
  * within a word. Ties go to the smaller left id, then the smaller right id, so the result depends
  * only on the word counts and the options. A pair is never merged when its piece would be longer
- * than {@code maxPieceLength} code points, would look reserved ({@code <...>}, which the runtime
+ * than {@code maxPieceLength} code points, would mix scripts or digits with other characters
+ * ({@link VocabOptions#splitByScript()}), would look reserved ({@code <...>}, which the runtime
  * never produces from text) or already exists (see below). Learning stops when the vocabulary has the requested size, or early
  * when no mergeable pair occurs {@code minFrequency} times.
  *
@@ -51,12 +53,18 @@ public final class BpeLearner {
     private static final byte BLOCKED = 1;
     private static final byte MERGED = 2;
 
+    /** Script class of a piece with no character that decides (only ▁ or combining marks): joins any. */
+    private static final int ANY_SCRIPT = -1;
+    /** Script class of decimal digits, apart from the Common script they belong to. */
+    private static final int DIGITS = Character.UnicodeScript.values().length;
+
     private final VocabOptions options;
 
     // Vocabulary, indexed by id.
     private final List<String> pieces = new ArrayList<>();
     private final Map<String, Integer> pieceIds = new HashMap<>();
     private final int[] pieceLength;   // (vocabSize) length in code points
+    private final int[] pieceScript;   // (vocabSize) script class of the piece's characters, or ANY_SCRIPT
     private final Map<Integer, Integer> charIds = new HashMap<>(); // code point -> id
     private final List<Integer> merges = new ArrayList<>();
     private int characters;
@@ -101,6 +109,7 @@ public final class BpeLearner {
     BpeLearner(WordCounts words, VocabOptions options) {
         this.options = options;
         pieceLength = new int[options.vocabSize()];
+        pieceScript = new int[options.vocabSize()];
         for (String s : options.specials()) {
             addPiece(s, 1);
         }
@@ -142,13 +151,10 @@ public final class BpeLearner {
                 i += Character.charCount(cp);
             }
         }
-        List<int[]> order = new ArrayList<>(freq.size()); // {code point}, sorted by frequency desc, code point asc
-        for (int cp : freq.keySet()) {
-            order.add(new int[] {cp});
-        }
+        List<Integer> order = new ArrayList<>(freq.keySet()); // by frequency desc, then code point asc
         order.sort((a, b) -> {
-            int c = Long.compare(freq.get(b[0])[0], freq.get(a[0])[0]);
-            return c != 0 ? c : Integer.compare(a[0], b[0]);
+            int c = Long.compare(freq.get(b)[0], freq.get(a)[0]);
+            return c != 0 ? c : Integer.compare(a, b);
         });
         int room = options.vocabSize() - pieces.size();
         int marker = TokenizerSpec.WORD_BOUNDARY.codePointAt(0);
@@ -156,8 +162,7 @@ public final class BpeLearner {
         long covered = 0;
         List<Integer> keep = new ArrayList<>();
         boolean markerKept = false;
-        for (int[] c : order) {
-            int cp = c[0];
+        for (int cp : order) {
             boolean isMarker = cp == marker;
             // Stop at the coverage, or when only the slot reserved for ▁ is left.
             if (!isMarker && (covered >= target || keep.size() >= room - (markerKept ? 0 : 1))) {
@@ -171,10 +176,25 @@ public final class BpeLearner {
             covered += freq.get(cp)[0];
         }
         for (int cp : keep) {
-            charIds.put(cp, addPiece(Character.toString(cp), 1));
+            int id = addPiece(Character.toString(cp), 1);
+            charIds.put(cp, id);
+            pieceScript[id] = scriptClass(cp);
         }
         characters = keep.size();
         droppedCharacters = freq.size() - keep.size();
+    }
+
+    /** The script class of a character: its Unicode script, digits apart, the Japanese scripts as one. */
+    private static int scriptClass(int cp) {
+        if (cp == TokenizerSpec.WORD_BOUNDARY.codePointAt(0)) {
+            return ANY_SCRIPT;
+        }
+        Character.UnicodeScript s = Character.UnicodeScript.of(cp);
+        return switch (s) {
+            case INHERITED -> ANY_SCRIPT; // combining marks take the script of their base
+            case HIRAGANA, KATAKANA -> Character.UnicodeScript.HAN.ordinal();
+            default -> Character.isDigit(cp) ? DIGITS : s.ordinal();
+        };
     }
 
     private int addPiece(String piece, int codePoints) {
@@ -212,11 +232,15 @@ public final class BpeLearner {
             int right = (int) pairKey[p];
             String merged = pieces.get(left) + pieces.get(right);
             int mergedLength = pieceLength[left] + pieceLength[right];
-            if (mergedLength > options.maxPieceLength() || VocabOptions.isReserved(merged) || pieceIds.containsKey(merged)) {
-                state[p] = BLOCKED; // for good: lengths, forms and the vocabulary never change back
+            int script = pieceScript[left] == ANY_SCRIPT ? pieceScript[right] : pieceScript[left];
+            boolean mixed = pieceScript[left] != ANY_SCRIPT && pieceScript[right] != ANY_SCRIPT && pieceScript[left] != pieceScript[right];
+            if (mergedLength > options.maxPieceLength() || (mixed && options.splitByScript())
+                    || VocabOptions.isReserved(merged) || pieceIds.containsKey(merged)) {
+                state[p] = BLOCKED; // for good: lengths, scripts, forms and the vocabulary never change back
                 continue;
             }
             int m = addPiece(merged, mergedLength);
+            pieceScript[m] = script;
             merges.add(left);
             merges.add(right);
             applyMerge(p, left, right, m, ++step);
@@ -463,7 +487,7 @@ public final class BpeLearner {
             int id = symbols[w][k];
             if (id == BARRIER) {
                 int cp = text.codePointAt(pos);
-                for (byte b : Character.toString(cp).getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+                for (byte b : Character.toString(cp).getBytes(StandardCharsets.UTF_8)) {
                     out.add(pieceIds.get(TokenizerSpec.bytePiece(b & 0xFF)));
                 }
                 pos += Character.charCount(cp);

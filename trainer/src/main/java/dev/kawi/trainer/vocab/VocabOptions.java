@@ -16,10 +16,15 @@ import java.util.Set;
  * @param characterCoverage fraction of the character occurrences in the data that get a character
  *                          piece, the most frequent characters first (1 = every character seen); the
  *                          rarest characters are left to byte fallback, as in SentencePiece
+ * @param splitByScript     never merge characters of different Unicode scripts into one piece, nor
+ *                          digits with non-digits (SentencePiece's default): {@code te.} or
+ *                          {@code a1} never become pieces; combining marks and the leading ▁ go
+ *                          with anything; Han, Hiragana and Katakana count as one script
  * @param specials          the special pieces, at ids 0, 1, ... in this order; each of the reserved form
  *                          {@code <...>} (and not a byte piece {@code <0xHH>})
  */
-public record VocabOptions(int vocabSize, int minFrequency, int maxPieceLength, double characterCoverage, List<String> specials) {
+public record VocabOptions(int vocabSize, int minFrequency, int maxPieceLength, double characterCoverage, boolean splitByScript,
+                           List<String> specials) {
     /** The special pieces at the ids {@code ModelConfig}'s presets use: pad 0, bos 1, eos 2, unk 3. */
     public static final List<String> DEFAULT_SPECIALS = List.of("<pad>", "<s>", "</s>", "<unk>");
 
@@ -29,8 +34,10 @@ public record VocabOptions(int vocabSize, int minFrequency, int maxPieceLength, 
      * training set that gives a piece to the 111 characters seen 55 times or more, and leaves 102
      * (seen 48 times or fewer) to byte fallback, whose byte embeddings are better trained than
      * those of a piece seen a few times (0.9999 would also drop {@code $}, {@code é} and {@code ”}).
+     * Pieces split by script, as SentencePiece's: vocabulary goes to words and word parts rather
+     * than to word-plus-punctuation variants such as {@code ▁menu.}.
      */
-    public static final VocabOptions DEFAULTS = new VocabOptions(8000, 2, 16, 0.99995, DEFAULT_SPECIALS);
+    public static final VocabOptions DEFAULTS = new VocabOptions(8000, 2, 16, 0.99995, true, DEFAULT_SPECIALS);
 
     /** Largest vocabulary accepted (ids must stay far inside an int and tables reasonable). */
     public static final int MAX_VOCAB_SIZE = 1 << 20;
@@ -68,27 +75,32 @@ public record VocabOptions(int vocabSize, int minFrequency, int maxPieceLength, 
 
     /** These options with another vocabulary size. */
     public VocabOptions withVocabSize(int n) {
-        return new VocabOptions(n, minFrequency, maxPieceLength, characterCoverage, specials);
+        return new VocabOptions(n, minFrequency, maxPieceLength, characterCoverage, splitByScript, specials);
     }
 
     /** These options with another minimum pair frequency. */
     public VocabOptions withMinFrequency(int n) {
-        return new VocabOptions(vocabSize, n, maxPieceLength, characterCoverage, specials);
+        return new VocabOptions(vocabSize, n, maxPieceLength, characterCoverage, splitByScript, specials);
     }
 
     /** These options with another maximum piece length. */
     public VocabOptions withMaxPieceLength(int n) {
-        return new VocabOptions(vocabSize, minFrequency, n, characterCoverage, specials);
+        return new VocabOptions(vocabSize, minFrequency, n, characterCoverage, splitByScript, specials);
     }
 
     /** These options with another character coverage. */
     public VocabOptions withCharacterCoverage(double c) {
-        return new VocabOptions(vocabSize, minFrequency, maxPieceLength, c, specials);
+        return new VocabOptions(vocabSize, minFrequency, maxPieceLength, c, splitByScript, specials);
+    }
+
+    /** These options with script splitting on or off. */
+    public VocabOptions withSplitByScript(boolean split) {
+        return new VocabOptions(vocabSize, minFrequency, maxPieceLength, characterCoverage, split, specials);
     }
 
     /** These options with other special pieces. */
     public VocabOptions withSpecials(List<String> s) {
-        return new VocabOptions(vocabSize, minFrequency, maxPieceLength, characterCoverage, s);
+        return new VocabOptions(vocabSize, minFrequency, maxPieceLength, characterCoverage, splitByScript, s);
     }
 
     /**

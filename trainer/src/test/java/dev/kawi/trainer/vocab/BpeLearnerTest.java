@@ -196,6 +196,31 @@ class BpeLearnerTest {
     }
 
     @Test
+    void piecesDoNotMixScriptsOrDigitsUnlessAsked() {
+        WordCounts w = new WordCounts();
+        w.addWord(M + "menu.", 50);
+        w.addWord(M + "x86", 40);
+        w.addWord(M + "2024", 30);
+        w.addWord(M + "\u4e2d\u6587\u3072\u3089\u30ab\u30bf", 20); // Han, Hiragana, Katakana: one class
+        w.addWord(M + "\u0436\u0443\u043a", 10); // Cyrillic
+        VocabOptions all = VocabOptions.DEFAULTS.withVocabSize(400).withCharacterCoverage(1);
+        Tokenizer split = Tokenizer.create(BpeLearner.learn(w, all).spec());
+        assertEquals(List.of(M + "menu", "."), pieces(split, "menu."));
+        assertEquals(List.of(M + "x", "86"), pieces(split, "x86"));
+        assertEquals(List.of(M + "2024"), pieces(split, "2024"));
+        assertEquals(List.of(M + "\u4e2d\u6587\u3072\u3089\u30ab\u30bf"), pieces(split, "\u4e2d\u6587\u3072\u3089\u30ab\u30bf"));
+        assertEquals(List.of(M + "\u0436\u0443\u043a"), pieces(split, "\u0436\u0443\u043a"));
+        Tokenizer mixed = Tokenizer.create(BpeLearner.learn(w, all.withSplitByScript(false)).spec());
+        assertEquals(List.of(M + "menu."), pieces(mixed, "menu."));
+        assertEquals(List.of(M + "x86"), pieces(mixed, "x86"));
+        // A combining mark (script Inherited) joins its base: q + U+0301 has no precomposed form, so NFC keeps it.
+        WordCounts marks = new WordCounts();
+        marks.addWord(M + "q\u0301q\u0301", 10);
+        Tokenizer t = Tokenizer.create(BpeLearner.learn(marks, all).spec());
+        assertEquals(List.of(M + "q\u0301q\u0301"), pieces(t, "q\u0301q\u0301"));
+    }
+
+    @Test
     void uncoveredCharactersAreLeftToBytes() {
         WordCounts w = new WordCounts();
         w.addWord(M + "aaaa", 1000);
