@@ -26,4 +26,11 @@ final class Format {
     static String count(long n) {
         return String.format(Locale.ROOT, "%,d", n);
     }
+
+    /** A duration as h:mm:ss, or m:ss under an hour. */
+    static String duration(java.time.Duration d) {
+        long s = Math.max(0, d.toSeconds());
+        return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
+    }
 }

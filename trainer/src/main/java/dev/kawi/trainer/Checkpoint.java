@@ -139,6 +139,14 @@ public final class Checkpoint {
      * first; the data must be the one the run was started with (same batch count).
      */
     public static Trainer resume(Path file, Batcher data) throws IOException {
+        return resume(file, data, -1);
+    }
+
+    /**
+     * As {@link #resume(Path, Batcher)}, running to {@code maxSteps} instead of the stored step
+     * count when it is not negative (the only option that can change without changing results).
+     */
+    public static Trainer resume(Path file, Batcher data, int maxSteps) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
             MemorySegment m = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             Meta meta = meta(file, m);
@@ -163,7 +171,11 @@ public final class Checkpoint {
                 throw bad(file, "data position " + meta.position() + " is beyond the " + data.size()
                         + " batches of this data: resume with the training data and options the run started with");
             }
-            Trainer t = new Trainer(meta.config(), meta.options(), data, null);
+            TrainOptions o = meta.options();
+            if (maxSteps >= 0) {
+                o = o.withSchedule(maxSteps, o.warmup(), o.lrScale());
+            }
+            Trainer t = new Trainer(meta.config(), o, data, null);
             if (t.layout().total() != n) {
                 throw bad(file, "holds " + n + " parameters, its config needs " + t.layout().total());
             }

@@ -90,6 +90,11 @@ public final class Batcher {
         return cachedOrder;
     }
 
+    /** The pairs of every batch in sorted order, unshuffled (validation). */
+    public List<List<Batch.Pair>> sortedPairs() {
+        return Collections.unmodifiableList(batches);
+    }
+
     /** The batches in sorted order, unshuffled (validation). */
     public List<Batch> inOrder() {
         List<Batch> out = new ArrayList<>(batches.size());

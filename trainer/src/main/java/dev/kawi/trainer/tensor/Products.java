@@ -1,8 +1,6 @@
 package dev.kawi.trainer.tensor;
 
-import dev.kawi.runtime.kernels.Epilogue;
 import dev.kawi.runtime.kernels.Kernels;
-import dev.kawi.runtime.kernels.Weights;
 
 /**
  * The trainer's matrix products. F32 buffers go to the runtime's {@link Kernels}; F64 buffers
@@ -30,19 +28,11 @@ public final class Products {
             return;
         }
         if (a instanceof F32Buf fa && b instanceof F32Buf fb && c instanceof F32Buf fc) {
-            F32Buf src = fb;
-            long off = bOff;
-            if (ldb != k) {
-                // The kernel reads W with row stride k: gather the rows first (attention heads are strided).
-                src = scratch((long) n * k);
-                for (int j = 0; j < n; j++) {
-                    src.copyFrom((long) j * k, fb, bOff + (long) j * ldb, k);
-                }
-                off = 0;
-            }
-            Weights w = Weights.f32(src.segment().asSlice(4 * off, 4L * n * k), n, k);
-            Epilogue ep = accumulate ? Epilogue.withResidual(null, fc.segment(), cOff, ldc) : Epilogue.NONE;
-            kernels.gemm(m, fa.segment(), aOff, lda, w, fc.segment(), cOff, ldc, ep);
+            // A·Bᵀ = A·(Bᵀ): Bᵀ (k x n) is built once, then the kernels' A·B runs on it. Its cost,
+            // k·n copies, is small next to the m·n·k product for the row counts training uses.
+            F32Buf bt = scratch((long) k * n);
+            transpose(fb, bOff, ldb, n, k, bt);
+            kernels.matmul(m, n, k, fa.segment(), aOff, lda, bt.segment(), 0, n, fc.segment(), cOff, ldc, accumulate);
             return;
         }
         for (int i = 0; i < m; i++) {
@@ -99,6 +89,33 @@ public final class Products {
                 c.set(ci, accumulate ? c.get(ci) + s : s);
             }
         }
+    }
+
+    private float[] rows = new float[0];
+    private float[] cols = new float[0];
+
+    /** {@code dst (cols x rows) = transpose of src (rows x cols, row stride ld)}, 16 source rows at a time. */
+    private void transpose(F32Buf src, long off, int ld, int nRows, int nCols, F32Buf dst) {
+        int block = 16;
+        if (rows.length < block * nCols) {
+            rows = new float[block * nCols];
+        }
+        if (cols.length < (long) nRows * nCols) {
+            cols = new float[Math.toIntExact((long) nRows * nCols)];
+        }
+        for (int r0 = 0; r0 < nRows; r0 += block) {
+            int nr = Math.min(block, nRows - r0);
+            for (int r = 0; r < nr; r++) {
+                src.read(off + (long) (r0 + r) * ld, rows, r * nCols, nCols);
+            }
+            for (int j = 0; j < nCols; j++) {
+                int o = j * nRows + r0;
+                for (int r = 0; r < nr; r++) {
+                    cols[o + r] = rows[r * nCols + j];
+                }
+            }
+        }
+        dst.write(0, cols, 0, nRows * nCols);
     }
 
     private F32Buf scratch(long n) {

@@ -204,59 +204,154 @@ final class VectorGemm {
                 gemv(pool, i, a, aOff + (long) i * lda, w, c, cOff + (long) i * ldc, ep);
             }
         } else {
-            tiled(pool, m, w.rows(), w.cols(), new ASource(a, aOff, lda, false), new WSource(w, null, 0, 0, false), c, cOff, ldc, ep, false);
+            tiled(pool, m, w.rows(), w.cols(), new ASource(a, aOff, lda, null), new WSource(w, null), c, cOff, ldc, ep, false);
         }
     }
 
     static void matmul(WorkerPool pool, int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                        MemorySegment c, long cOff, int ldc, boolean accumulate) {
-        if (m <= 0 || n <= 0) {
-            return;
-        }
-        // A · B = A · (Bᵀ)ᵀ: the W panel is read from B's columns.
-        tiled(pool, m, n, k, new ASource(a, aOff, lda, false), new WSource(null, b, bOff, ldb, true), c, cOff, ldc, Epilogue.NONE, accumulate);
+        outer(pool, m, n, k, a, aOff, lda, false, b, bOff, ldb, c, cOff, ldc, accumulate);
     }
 
     static void matmulTransA(WorkerPool pool, int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                              MemorySegment c, long cOff, int ldc, boolean accumulate) {
+        outer(pool, m, n, k, a, aOff, lda, true, b, bOff, ldb, c, cOff, ldc, accumulate);
+    }
+
+    // ------------------------------------------------------------------ A·B and Aᵀ·B (training products)
+
+    /** Rows of the outer-product micro-tile: 6 rows x 2 vectors = 12 accumulators, 15 registers with the loads (AVX2 has 16). */
+    private static final int OMR = 6;
+    /** Columns of the micro-tile. */
+    private static final int ONR = 2 * L;
+    /** Depth of a packed block: a B micro-panel (OKC x ONR floats) stays in L1. */
+    private static final int OKC = L >= 16 ? 192 : 256;
+    /** Rows of a packed A block (a multiple of OMR; about 70 KB, in L2). */
+    private static final int OMC = 96;
+    /** Columns of a packed B block (a multiple of ONR; about 200 KB, in L2). */
+    private static final int ONC = 256;
+
+    /** Per-thread packing buffers of the outer-product path. */
+    private static final class OuterScratch {
+        final float[] ap = new float[OMC * OKC];
+        final float[] bp = new float[ONC * OKC];
+        final float[] row = new float[Math.max(OMC, ONC) + OKC];
+        final float[] tile = new float[OMR * ONR];
+    }
+
+    private static final ThreadLocal<OuterScratch> OUTER = ThreadLocal.withInitial(OuterScratch::new);
+
+    /**
+     * {@code C (+)= op(A) · B} with B {@code k x n} row-major and op(A) = A ({@code m x k}) or Aᵀ (A
+     * stored {@code k x m}): the BLIS scheme. Blocks of B and A are packed into panels (zero-padded
+     * to whole micro-tiles) and a 6 x 2L micro-kernel broadcasts A values against B vectors. Each
+     * element of C is one chain of fused multiply-adds over p = 0..k-1 in order, started from C
+     * (accumulate) or 0: blocking, tiling and threads change nothing in the result. Work is split
+     * over blocks of rows (or of columns when there are few rows) only.
+     */
+    private static void outer(WorkerPool pool, int m, int n, int k, MemorySegment a, long aOff, int lda, boolean transA,
+                              MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc, boolean accumulate) {
         if (m <= 0 || n <= 0) {
             return;
         }
-        tiled(pool, m, n, k, new ASource(a, aOff, lda, true), new WSource(null, b, bOff, ldb, true), c, cOff, ldc, Epilogue.NONE, accumulate);
+        if (k <= 0) {
+            if (!accumulate) {
+                for (int i = 0; i < m; i++) {
+                    c.asSlice(4 * (cOff + (long) i * ldc), 4L * n).fill((byte) 0);
+                }
+            }
+            return;
+        }
+        int rowBlocks = (m + OMC - 1) / OMC;
+        int colBlocks = (n + ONC - 1) / ONC;
+        boolean byRows = rowBlocks >= colBlocks;
+        int tasks = byRows ? rowBlocks : colBlocks;
+        VectorOps.run(pool, tasks, t -> {
+            int i0 = byRows ? t * OMC : 0;
+            int i1 = byRows ? Math.min(m, i0 + OMC) : m;
+            int j0 = byRows ? 0 : t * ONC;
+            int j1 = byRows ? n : Math.min(n, j0 + ONC);
+            outerRange(i0, i1, j0, j1, k, a, aOff, lda, transA, b, bOff, ldb, c, cOff, ldc, accumulate);
+        }, a, b, c);
     }
 
-    /** Where rows of A come from: a row-major matrix, or the columns of a k x m matrix (Aᵀ). */
-    record ASource(MemorySegment seg, long off, int ld, boolean transposed) {
-        /** Copies rows [i0, i0+rows) (each k long) into dst, row stride k. */
-        void copy(int i0, int rows, int k, float[] dst) {
-            if (!transposed) {
-                for (int i = 0; i < rows; i++) {
-                    MemorySegment.copy(seg, FL, 4 * (off + (long) (i0 + i) * ld), dst, i * k, k);
-                }
-            } else {
-                for (int p = 0; p < k; p++) {
-                    long base = off + (long) p * ld + i0;
-                    for (int i = 0; i < rows; i++) {
-                        dst[i * k + p] = seg.getAtIndex(FL, base + i);
+    private static void outerRange(int i0, int i1, int j0, int j1, int k, MemorySegment a, long aOff, int lda, boolean transA,
+                                   MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc, boolean accumulate) {
+        OuterScratch s = OUTER.get();
+        for (int jc = j0; jc < j1; jc += ONC) {
+            int nc = Math.min(ONC, j1 - jc);
+            int panelsB = (nc + ONR - 1) / ONR;
+            for (int pc = 0; pc < k; pc += OKC) {
+                int kc = Math.min(OKC, k - pc);
+                packB(b, bOff, ldb, pc, kc, jc, nc, s);
+                boolean load = accumulate || pc > 0;
+                for (int ic = i0; ic < i1; ic += OMC) {
+                    int mc = Math.min(OMC, i1 - ic);
+                    packA(a, aOff, lda, transA, ic, mc, pc, kc, s);
+                    int panelsA = (mc + OMR - 1) / OMR;
+                    for (int q = 0; q < panelsB; q++) {
+                        int jj = jc + q * ONR;
+                        int nr = Math.min(ONR, jc + nc - jj);
+                        for (int r = 0; r < panelsA; r++) {
+                            int ii = ic + r * OMR;
+                            int mr = Math.min(OMR, ic + mc - ii);
+                            micro(kc, s.ap, r * kc * OMR, s.bp, q * kc * ONR, c, cOff + (long) ii * ldc + jj, ldc, mr, nr, load, s.tile);
+                        }
                     }
                 }
             }
         }
     }
 
-    /** Where rows of W come from: a Weights matrix (row j = output j), or the columns of a k x n F32 matrix (Bᵀ). */
-    record WSource(Weights w, MemorySegment seg, long off, int ld, boolean transposed) {
-        /** Decodes rows [j0, j0+rows) of W as floats into dst, row stride k. */
-        void copy(int j0, int rows, int k, float[] dst) {
-            if (!transposed) {
-                for (int j = 0; j < rows; j++) {
-                    decodeRow(w, j0 + j, dst, j * k);
+    /** Packs B[pc..pc+kc, jc..jc+nc) into panels of ONR columns, p-major, zero-padded. */
+    private static void packB(MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, OuterScratch s) {
+        float[] bp = s.bp;
+        float[] row = s.row;
+        int panels = (nc + ONR - 1) / ONR;
+        for (int p = 0; p < kc; p++) {
+            MemorySegment.copy(b, FL, 4 * (bOff + (long) (pc + p) * ldb + jc), row, 0, nc);
+            for (int q = 0; q < panels; q++) {
+                int base = q * kc * ONR + p * ONR;
+                int cols = Math.min(ONR, nc - q * ONR);
+                System.arraycopy(row, q * ONR, bp, base, cols);
+                if (cols < ONR) {
+                    java.util.Arrays.fill(bp, base + cols, base + ONR, 0f);
                 }
-            } else {
-                for (int p = 0; p < k; p++) {
-                    long base = off + (long) p * ld + j0;
-                    for (int j = 0; j < rows; j++) {
-                        dst[j * k + p] = seg.getAtIndex(FL, base + j);
+            }
+        }
+    }
+
+    /** Packs rows ic..ic+mc, depth pc..pc+kc of op(A) into panels of OMR rows, p-major, zero-padded. */
+    private static void packA(MemorySegment a, long aOff, int lda, boolean transA, int ic, int mc, int pc, int kc, OuterScratch s) {
+        float[] ap = s.ap;
+        float[] row = s.row;
+        int panels = (mc + OMR - 1) / OMR;
+        if (transA) {
+            // A is k x m: row p holds op(A)'s column p, so each p gives OMR consecutive values per panel.
+            for (int p = 0; p < kc; p++) {
+                MemorySegment.copy(a, FL, 4 * (aOff + (long) (pc + p) * lda + ic), row, 0, mc);
+                for (int r = 0; r < panels; r++) {
+                    int base = r * kc * OMR + p * OMR;
+                    int rows = Math.min(OMR, mc - r * OMR);
+                    System.arraycopy(row, r * OMR, ap, base, rows);
+                    for (int x = rows; x < OMR; x++) {
+                        ap[base + x] = 0f;
+                    }
+                }
+            }
+        } else {
+            for (int i = 0; i < panels * OMR; i++) {
+                int r = i / OMR;
+                int x = i % OMR;
+                int base = r * kc * OMR + x;
+                if (i < mc) {
+                    MemorySegment.copy(a, FL, 4 * (aOff + (long) (ic + i) * lda + pc), row, 0, kc);
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * OMR] = row[p];
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * OMR] = 0f;
                     }
                 }
             }
@@ -264,9 +359,107 @@ final class VectorGemm {
     }
 
     /**
-     * Register-tiled product for m >= 2. Tasks are fixed (A-row block, W-column range) pairs, so
-     * the output is independent of which thread runs which task.
+     * The micro-kernel: the 6 x 2L tile of C at {@code cBase} (only mr x nr of it is real) gets
+     * {@code Σ_p a[p] ⊗ b[p]} over kc packed steps, starting from C when {@code load} (else 0).
+     * The tile passes through a heap array both ways: one straight-line path for every tile
+     * keeps the twelve accumulators in registers (C2 gives up on vector values merged from
+     * different branches), and no load or store touches C outside the real elements.
      */
+    private static void micro(int kc, float[] ap, int aOff, float[] bp, int bOff, MemorySegment c, long cBase, int ldc,
+                              int mr, int nr, boolean load, float[] tile) {
+        java.util.Arrays.fill(tile, 0f);
+        if (load) {
+            for (int i = 0; i < mr; i++) {
+                MemorySegment.copy(c, FL, 4 * (cBase + (long) i * ldc), tile, i * ONR, nr);
+            }
+        }
+        microTile(kc, ap, aOff, bp, bOff, tile);
+        for (int i = 0; i < mr; i++) {
+            MemorySegment.copy(tile, i * ONR, c, FL, 4 * (cBase + (long) i * ldc), nr);
+        }
+    }
+
+    /** {@code tile (6 x 2L) += Σ_p ap[p] ⊗ bp[p]}, one fused multiply-add chain per element. */
+    private static void microTile(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] tile) {
+        FloatVector c00 = FloatVector.fromArray(F, tile, 0);
+        FloatVector c01 = FloatVector.fromArray(F, tile, L);
+        FloatVector c10 = FloatVector.fromArray(F, tile, ONR);
+        FloatVector c11 = FloatVector.fromArray(F, tile, ONR + L);
+        FloatVector c20 = FloatVector.fromArray(F, tile, 2 * ONR);
+        FloatVector c21 = FloatVector.fromArray(F, tile, 2 * ONR + L);
+        FloatVector c30 = FloatVector.fromArray(F, tile, 3 * ONR);
+        FloatVector c31 = FloatVector.fromArray(F, tile, 3 * ONR + L);
+        FloatVector c40 = FloatVector.fromArray(F, tile, 4 * ONR);
+        FloatVector c41 = FloatVector.fromArray(F, tile, 4 * ONR + L);
+        FloatVector c50 = FloatVector.fromArray(F, tile, 5 * ONR);
+        FloatVector c51 = FloatVector.fromArray(F, tile, 5 * ONR + L);
+        for (int p = 0; p < kc; p++) {
+            // Indices linear in p, so that C2 hoists the range checks out of the loop.
+            int ai = aOff + p * OMR;
+            int bi = bOff + p * ONR;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(F, bp, bi + L);
+            FloatVector x = FloatVector.broadcast(F, ap[ai]);
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(F, ap[ai + 1]);
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(F, ap[ai + 2]);
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(F, ap[ai + 3]);
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(F, ap[ai + 4]);
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(F, ap[ai + 5]);
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, ONR);
+        c11.intoArray(tile, ONR + L);
+        c20.intoArray(tile, 2 * ONR);
+        c21.intoArray(tile, 2 * ONR + L);
+        c30.intoArray(tile, 3 * ONR);
+        c31.intoArray(tile, 3 * ONR + L);
+        c40.intoArray(tile, 4 * ONR);
+        c41.intoArray(tile, 4 * ONR + L);
+        c50.intoArray(tile, 5 * ONR);
+        c51.intoArray(tile, 5 * ONR + L);
+    }
+
+    /** Where rows of A come from: a row-major matrix in a segment, or a heap array of rows with stride k. */
+    record ASource(MemorySegment seg, long off, int ld, float[] heap) {
+        /** Copies rows [i0, i0+rows) (each k long) into dst, row stride k. */
+        void copy(int i0, int rows, int k, float[] dst) {
+            if (heap != null) {
+                System.arraycopy(heap, i0 * k, dst, 0, rows * k);
+                return;
+            }
+            for (int i = 0; i < rows; i++) {
+                MemorySegment.copy(seg, FL, 4 * (off + (long) (i0 + i) * ld), dst, i * k, k);
+            }
+        }
+    }
+
+    /** Where rows of W come from: a Weights matrix (row j = output j), or a heap array of rows with stride k. */
+    record WSource(Weights w, float[] heap) {
+        /** Decodes rows [j0, j0+rows) of W as floats into dst, row stride k. */
+        void copy(int j0, int rows, int k, float[] dst) {
+            if (heap != null) {
+                System.arraycopy(heap, j0 * k, dst, 0, rows * k);
+                return;
+            }
+            for (int j = 0; j < rows; j++) {
+                decodeRow(w, j0 + j, dst, j * k);
+            }
+        }
+    }
+
     private static void tiled(WorkerPool pool, int m, int n, int k, ASource a, WSource w,
                               MemorySegment c, long cOff, int ldc, Epilogue ep, boolean accumulate) {
         int mc = Math.max(4, Math.min(m, (MC_BYTES / 4 / Math.max(k, 1)) & ~3));
@@ -283,7 +476,7 @@ final class VectorGemm {
             int rows = Math.min(mc, m - i0);
             int cols = Math.min(colChunk, n - j0);
             tiledBlock(i0, rows, j0, cols, k, a, w, c, cOff, ldc, ep, accumulate);
-        }, a.seg(), w.seg(), w.w() == null ? null : w.w().data(), w.w() == null ? null : w.w().scales(), c, ep.bias(), ep.residual());
+        }, a.seg(), w.w() == null ? null : w.w().data(), w.w() == null ? null : w.w().scales(), c, ep.bias(), ep.residual());
     }
 
     private static void tiledBlock(int i0, int rows, int j0, int cols, int k, ASource a, WSource w,
