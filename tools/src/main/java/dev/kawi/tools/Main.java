@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 @Command(name = "kawi", mixinStandardHelpOptions = true, version = "kawi 0.1.0",
         description = "A pure-Java CPU runtime and trainer for Transformer translation models.",
         subcommands = {TranslateCommand.class, InspectCommand.class, QuantizeCommand.class, RandomModelCommand.class, ScoreCommand.class,
-                dev.kawi.tools.serve.ServeCommand.class, CommandLine.HelpCommand.class})
+                dev.kawi.tools.serve.ServeCommand.class, AttentionCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for success. */
     public static final int OK = 0;
