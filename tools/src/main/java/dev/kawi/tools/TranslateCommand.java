@@ -146,6 +146,11 @@ final class TranslateCommand implements Callable<Integer> {
         try (Utf8Lines lines = fromArgs ? null : input != null ? Utf8Lines.open(input) : Utf8Lines.of(System.in, "<stdin>");
              Translator tr = Translator.open(model, new TranslatorOptions(t, batchSize));
              AtomicFile file = output != null ? AtomicFile.create(output) : null) {
+            int layers = tr.config().decoderLayers();
+            if (alignments && (alignmentLayer < -layers || alignmentLayer >= layers)) {
+                throw new BadInputException("--alignment-layer " + alignmentLayer + " is out of range: the model has " + layers
+                        + " decoder layers, 0.." + (layers - 1) + " (or -" + layers + "..-1 from the end)");
+            }
             PrintWriter out = file != null
                     ? new PrintWriter(new BufferedWriter(new OutputStreamWriter(file.stream(), StandardCharsets.UTF_8), 1 << 16))
                     : spec.commandLine().getOut();

@@ -241,6 +241,8 @@ class TranslateCommandTest {
         }
         assertTrue(CliTest.kawi("translate", "-m", m, "--sampling-topp", "0.9", "x").err().contains("need sampling: --sampling-topk 0"));
         assertTrue(CliTest.kawi("translate", "-m", dir.resolve("missing.kawi").toString(), "x").err().contains("missing.kawi"));
+        assertEquals("kawi translate: error: --alignment-layer 5 is out of range: the model has 2 decoder layers, 0..1 (or -2..-1 from the end)",
+                CliTest.kawi("translate", "-m", m, "--alignments", "--alignment-layer", "5", "-i", input.toString()).err().strip());
         // Errors picocli finds while parsing: exit 2, the problem on the first line (picocli adds the usage after it).
         CliTest.Run unknown = CliTest.kawi("translate", "-m", m, "--nope", "x");
         assertEquals(2, unknown.code());
