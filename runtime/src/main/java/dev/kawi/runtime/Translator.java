@@ -223,6 +223,69 @@ public final class Translator implements AutoCloseable {
         return new Score(total, logp, pieces);
     }
 
+    /**
+     * The cross-attention of decoder layer {@code layer} (negative: from the end), every head, while
+     * {@code target} is decoded as the translation of {@code source}: forced token by token, the end
+     * token included, when {@code target} is not null; else the greedy translation (at most
+     * {@code maxLength} tokens, the same tokens as greedy {@link #translate}). One row per target
+     * token, and one for the end token when it is forced or generated.
+     */
+    public CrossAttention crossAttention(String source, String target, int layer, int maxLength) {
+        ModelConfig c = model.config();
+        int layers = c.decoderLayers();
+        int l = layer < 0 ? layers + layer : layer;
+        if (l < 0 || l >= layers) {
+            throw new IllegalArgumentException("layer " + layer + " outside the decoder's " + layers + " layers");
+        }
+        if (maxLength < 1) {
+            throw new IllegalArgumentException("max length must be >= 1, was " + maxLength);
+        }
+        int[] src = sourceIds(source, TranslationOptions.defaults(), 0);
+        if (src == null) {
+            src = new int[] {c.eosId()};
+        }
+        int[] forced = target == null ? null : tokenizer.encode(target);
+        int steps = forced != null ? forced.length + 1 : Math.min(maxLength, c.maxPositions());
+        if (steps > c.maxPositions()) {
+            throw new IllegalArgumentException("target of " + forced.length + " tokens exceeds the model's " + c.maxPositions() + " positions");
+        }
+        int heads = c.numHeads();
+        List<String> targetPieces = new ArrayList<>();
+        List<float[][]> rows = new ArrayList<>(); // per target token: (heads, source length)
+        try (Arena arena = Arena.ofShared()) {
+            EncoderOutput enc = Encoder.encode(model, kernels, arena, new int[][] {src});
+            DecoderState st = new DecoderState(model, kernels, arena, enc, 1, steps);
+            st.recordAttention(l);
+            int[] input = {c.decoderStartId()};
+            for (int t = 0; t < steps; t++) {
+                st.step(input);
+                int next = forced == null ? kernels.argmax(st.logits(), 0, c.vocabSize())
+                        : t < forced.length ? forced[t] : c.eosId();
+                float[][] row = new float[heads][src.length];
+                for (int h = 0; h < heads; h++) {
+                    st.attention(0, h, row[h]);
+                }
+                rows.add(row);
+                targetPieces.add(tokenizer.piece(next));
+                if (next == c.eosId()) {
+                    break;
+                }
+                input[0] = next;
+            }
+        }
+        float[][][] weights = new float[heads][rows.size()][];
+        for (int i = 0; i < rows.size(); i++) {
+            for (int h = 0; h < heads; h++) {
+                weights[h][i] = rows.get(i)[h];
+            }
+        }
+        List<String> sourcePieces = new ArrayList<>();
+        for (int id : src) {
+            sourcePieces.add(tokenizer.piece(id));
+        }
+        return new CrossAttention(l, sourcePieces, targetPieces, weights);
+    }
+
     /** Log-probabilities of a target: total, per token (the end token last), and the target pieces. */
     public record Score(float total, float[] perToken, List<String> tokens) {
     }

@@ -9,8 +9,9 @@ import picocli.CommandLine.Option;
 /** The {@code kawi} command line. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input. */
 @Command(name = "kawi", mixinStandardHelpOptions = true, version = "kawi 0.1.0",
         description = "A pure-Java CPU runtime and trainer for Transformer translation models.",
-        subcommands = {TranslateCommand.class, InspectCommand.class, QuantizeCommand.class, RandomModelCommand.class, LearnVocabCommand.class, ScoreCommand.class, TrainCommand.class,
-                dev.kawi.tools.serve.ServeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TranslateCommand.class, InspectCommand.class, QuantizeCommand.class, RandomModelCommand.class,
+                LearnVocabCommand.class, TrainCommand.class, ScoreCommand.class, dev.kawi.tools.serve.ServeCommand.class,
+                AttentionCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for success. */
     public static final int OK = 0;

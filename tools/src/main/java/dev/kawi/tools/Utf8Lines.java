@@ -17,13 +17,13 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * Reads a UTF-8 text file one line at a time, strictly: lines end at {@code '\n'} only (a
+ * Reads a UTF-8 text file (or standard input) one line at a time, strictly: lines end at {@code '\n'} only (a
  * {@code '\r'} before it stays in the line, as in Python's {@code open(..., newline="\n")}), a last
  * line without {@code '\n'} counts, and a malformed byte sequence is a {@link BadInputException}
  * naming the file, the line and the byte offset. I/O failures are reported the same way.
  */
 final class Utf8Lines implements Closeable {
-    private final Path path;
+    private final String name;
     private final InputStream in;
     private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -31,8 +31,8 @@ final class Utf8Lines implements Closeable {
     private long lineNumber;
     private long offset;
 
-    private Utf8Lines(Path path, InputStream in) {
-        this.path = path;
+    private Utf8Lines(String name, InputStream in) {
+        this.name = name;
         this.in = in;
     }
 
@@ -42,13 +42,27 @@ final class Utf8Lines implements Closeable {
             throw new BadInputException(path + ": is a directory, not a text file");
         }
         try {
-            return new Utf8Lines(path, new BufferedInputStream(Files.newInputStream(path), 1 << 16));
+            return new Utf8Lines(path.toString(), new BufferedInputStream(Files.newInputStream(path), 1 << 16));
         } catch (NoSuchFileException e) {
             throw new BadInputException(path + ": no such file");
         } catch (AccessDeniedException e) {
             throw new BadInputException(path + ": permission denied");
         } catch (IOException e) {
             throw new BadInputException(path + ": cannot read: " + e.getMessage());
+        }
+    }
+
+    /** Reads a stream (standard input), naming it {@code name} in errors; closing this closes the stream. */
+    static Utf8Lines of(InputStream in, String name) {
+        return new Utf8Lines(name, new BufferedInputStream(in, 1 << 16));
+    }
+
+    /** Whether more bytes can be read now without blocking (a line may still be incomplete); false on an I/O error. */
+    boolean ready() {
+        try {
+            return in.available() > 0;
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -73,7 +87,7 @@ final class Utf8Lines implements Closeable {
                 buf[len++] = (byte) b;
             }
         } catch (IOException e) {
-            throw new BadInputException(path + ": line " + (lineNumber + 1) + ": cannot read: " + e.getMessage());
+            throw new BadInputException(name + ": line " + (lineNumber + 1) + ": cannot read: " + e.getMessage());
         }
         if (len == 0 && !sawNewline) {
             return null;
@@ -101,7 +115,7 @@ final class Utf8Lines implements Closeable {
             r = decoder.flush(chars);
         }
         if (r.isError()) {
-            throw new BadInputException(path + ": line " + lineNumber + ": invalid UTF-8 at byte offset "
+            throw new BadInputException(name + ": line " + lineNumber + ": invalid UTF-8 at byte offset "
                     + (offset + bytes.position()) + " of the file");
         }
         return chars.flip().toString();

@@ -49,7 +49,7 @@ class CliTest {
     void helpListsTheCommands() {
         Run r = kawi("--help");
         assertEquals(0, r.code);
-        for (String c : List.of("translate", "inspect", "quantize", "random-model", "score")) {
+        for (String c : List.of("translate", "inspect", "quantize", "random-model", "score", "attention", "bench")) {
             assertTrue(r.out.contains(c), r.out);
         }
         assertEquals(0, kawi("quantize", "--help").code);

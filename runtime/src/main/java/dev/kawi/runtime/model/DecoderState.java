@@ -164,6 +164,23 @@ public final class DecoderState {
         return len;
     }
 
+    /**
+     * The last step's cross-attention of hypothesis n in the recorded layer for one head
+     * ({@code 0 <= head < numHeads}), into {@code dst[0 .. source length)}. Returns the source length.
+     */
+    public int attention(int n, int head, float[] dst) {
+        if (alignLayer < 0) {
+            throw new IllegalStateException("call recordAttention first");
+        }
+        int heads = c.numHeads();
+        if (head < 0 || head >= heads) {
+            throw new IllegalArgumentException("head " + head + " outside the model's " + heads + " heads");
+        }
+        int len = crossLens[n];
+        MemorySegment.copy(alignWeights, ValueLayout.JAVA_FLOAT, 4L * (((long) n * heads + head) * enc.srcLen()), dst, 0, len);
+        return len;
+    }
+
     /** Length of hypothesis n's source sentence. */
     public int sourceLength(int n) {
         return crossLens[n];

@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.kawi.runtime.Translation;
 import dev.kawi.runtime.Translator;
+import dev.kawi.tools.TranslationJson;
 import dev.kawi.weights.ModelConfig;
 import java.io.IOException;
 import java.io.InputStream;
@@ -291,54 +292,7 @@ public final class TranslationServer implements AutoCloseable {
     }
 
     private static ObjectNode toJson(Translation t, RequestOptions o) {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("text", t.text());
-        strings(n.putArray("tokens"), t.tokens());
-        if (!Float.isNaN(t.score())) {
-            putScore(n, "score", t.score());
-        }
-        if (o.returnScores() && t.tokenScores() != null) {
-            ArrayNode s = n.putArray("token_scores");
-            for (float v : t.tokenScores()) {
-                s.add(v);
-            }
-        }
-        if (o.nBest() > 1) {
-            ArrayNode alts = n.putArray("alternatives");
-            for (Translation.Alternative a : t.alternatives()) {
-                ObjectNode x = alts.addObject();
-                x.put("text", a.text());
-                strings(x.putArray("tokens"), a.tokens());
-                putScore(x, "score", a.score());
-                putScore(x, "normalized_score", a.normalizedScore());
-            }
-        }
-        if (o.returnAlignments()) {
-            strings(n.putArray("source_tokens"), t.sourceTokens());
-            ArrayNode al = n.putArray("alignments");
-            if (t.alignments() != null) {
-                for (float[] row : t.alignments()) {
-                    ArrayNode r = al.addArray();
-                    for (float v : row) {
-                        r.add(v);
-                    }
-                }
-            }
-        }
-        return n;
-    }
-
-    private static void strings(ArrayNode a, List<String> values) {
-        values.forEach(a::add);
-    }
-
-    /** JSON has no infinity (an alternative that never finished scores -inf): written as null. */
-    private static void putScore(ObjectNode n, String name, float v) {
-        if (Float.isFinite(v)) {
-            n.put(name, v);
-        } else {
-            n.putNull(name);
-        }
+        return TranslationJson.toJson(JSON, t, new TranslationJson.Parts(o.returnScores(), o.nBest() > 1, o.returnAlignments()));
     }
 
     private void error(Call call, int status, String message) {
