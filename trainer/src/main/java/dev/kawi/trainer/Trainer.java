@@ -12,6 +12,7 @@ import dev.kawi.trainer.nn.CrossEntropy;
 import dev.kawi.trainer.optim.AdamW;
 import dev.kawi.trainer.optim.NoamSchedule;
 import dev.kawi.trainer.tensor.F32Buf;
+import dev.kawi.trainer.tensor.Ops;
 import dev.kawi.trainer.tensor.Precision;
 import dev.kawi.trainer.tensor.Products;
 import dev.kawi.weights.DType;
@@ -317,22 +318,14 @@ public final class Trainer implements AutoCloseable {
     }
 
     private static void addInto(F32Buf dst, F32Buf src) {
-        long n = dst.size();
-        for (long i = 0; i < n; i++) {
-            dst.set(i, dst.getFloat(i) + src.getFloat(i));
-        }
+        Ops.addInto(dst, 0, src, 0, dst.size());
     }
 
     /** The global gradient norm; a NaN or infinity stops training naming the tensor. */
     private double gradNorm(F32Buf g, int at) {
         double sum = 0;
         for (ParamLayout.Entry e : layout.entries()) {
-            double s = 0;
-            long end = e.offset() + e.size();
-            for (long i = e.offset(); i < end; i++) {
-                double x = g.getFloat(i);
-                s += x * x;
-            }
+            double s = Ops.sumSquares(g, e.offset(), e.size());
             if (!Double.isFinite(s)) {
                 throw new TrainingException("step " + at + ": the gradient of " + e.name() + " contains NaN or infinity"
                         + " (learning rate " + schedule.lr(at) + "); lower --lr-scale or raise --warmup");

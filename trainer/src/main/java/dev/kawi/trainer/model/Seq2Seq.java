@@ -9,6 +9,7 @@ import dev.kawi.trainer.nn.Embedding;
 import dev.kawi.trainer.nn.LayerNorm;
 import dev.kawi.trainer.nn.Linear;
 import dev.kawi.trainer.tensor.Buf;
+import dev.kawi.trainer.tensor.Ops;
 import dev.kawi.trainer.tensor.Products;
 import dev.kawi.weights.ModelConfig;
 
@@ -285,9 +286,7 @@ public final class Seq2Seq {
     private Buf subOut(Workspace.Sub sub, Buf w, Ln norm, Buf z, int rows, PassOptions o, int site) {
         long n = (long) rows * d;
         Dropout.forward(z, 0, n, o.dropout(), dropSeed(o, site));
-        for (long i = 0; i < n; i++) {
-            sub.sum.set(i, sub.in.get(i) + z.get(i));
-        }
+        Ops.add(sub.sum, 0, sub.in, 0, z, 0, n);
         if (pre) {
             return sub.sum;
         }
@@ -411,10 +410,7 @@ public final class Seq2Seq {
         if (pre) {
             LayerNorm.backward(ws.dx, 0, g, norm.g, g, norm.b, ws.du, 0, sub.in, 0, sub.mean, sub.rstd, 0, w, norm.g, rows, d);
         } else {
-            long n = (long) rows * d;
-            for (long i = 0; i < n; i++) {
-                ws.dx.add(i, ws.du.get(i));
-            }
+            Ops.addInto(ws.dx, 0, ws.du, 0, (long) rows * d);
         }
     }
 

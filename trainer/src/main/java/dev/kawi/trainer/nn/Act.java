@@ -1,6 +1,7 @@
 package dev.kawi.trainer.nn;
 
 import dev.kawi.trainer.tensor.Buf;
+import dev.kawi.trainer.tensor.Scratch;
 import dev.kawi.weights.ModelConfig;
 
 /** The feed-forward activations and their derivatives (GELU is the exact erf form, as in the runtime). */
@@ -13,30 +14,62 @@ public final class Act {
 
     /** {@code out[i] = act(inp[i])} for n elements; out may alias inp. */
     public static void forward(Buf out, long outOff, Buf inp, long inpOff, long n, ModelConfig.Activation act) {
-        for (long i = 0; i < n; i++) {
-            double x = inp.get(inpOff + i);
-            out.set(outOff + i, switch (act) {
-                case RELU -> x > 0 ? x : 0;
-                case GELU -> 0.5 * x * (1 + Erf.erf(x * SQRT_HALF));
-                case SWISH -> x / (1 + Math.exp(-x));
-            });
+        double[] x = Scratch.get(0, Buf.CHUNK);
+        for (long c = 0; c < n; c += Buf.CHUNK) {
+            int len = (int) Math.min(Buf.CHUNK, n - c);
+            inp.read(inpOff + c, x, 0, len);
+            switch (act) {
+                case RELU -> {
+                    for (int i = 0; i < len; i++) {
+                        x[i] = Math.max(x[i], 0);
+                    }
+                }
+                case GELU -> {
+                    for (int i = 0; i < len; i++) {
+                        x[i] = 0.5 * x[i] * (1 + Erf.erf(x[i] * SQRT_HALF));
+                    }
+                }
+                case SWISH -> {
+                    for (int i = 0; i < len; i++) {
+                        x[i] = x[i] / (1 + Math.exp(-x[i]));
+                    }
+                }
+            }
+            out.write(outOff + c, x, 0, len);
         }
     }
 
     /** {@code dInp[i] += dOut[i] · act'(inp[i])}. */
     public static void backward(Buf dInp, long dInpOff, Buf dOut, long dOutOff, Buf inp, long inpOff, long n,
                                 ModelConfig.Activation act) {
-        for (long i = 0; i < n; i++) {
-            double x = inp.get(inpOff + i);
-            double g = switch (act) {
-                case RELU -> x > 0 ? 1 : 0;
-                case GELU -> 0.5 * (1 + Erf.erf(x * SQRT_HALF)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
-                case SWISH -> {
-                    double s = 1 / (1 + Math.exp(-x));
-                    yield s * (1 + x * (1 - s));
+        double[] x = Scratch.get(0, Buf.CHUNK);
+        double[] g = Scratch.get(1, Buf.CHUNK);
+        double[] d = Scratch.get(2, Buf.CHUNK);
+        for (long c = 0; c < n; c += Buf.CHUNK) {
+            int len = (int) Math.min(Buf.CHUNK, n - c);
+            inp.read(inpOff + c, x, 0, len);
+            dOut.read(dOutOff + c, g, 0, len);
+            dInp.read(dInpOff + c, d, 0, len);
+            switch (act) {
+                case RELU -> {
+                    for (int i = 0; i < len; i++) {
+                        d[i] += x[i] > 0 ? g[i] : 0;
+                    }
                 }
-            };
-            dInp.add(dInpOff + i, dOut.get(dOutOff + i) * g);
+                case GELU -> {
+                    for (int i = 0; i < len; i++) {
+                        double v = x[i];
+                        d[i] += g[i] * (0.5 * (1 + Erf.erf(v * SQRT_HALF)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v));
+                    }
+                }
+                case SWISH -> {
+                    for (int i = 0; i < len; i++) {
+                        double sg = 1 / (1 + Math.exp(-x[i]));
+                        d[i] += g[i] * sg * (1 + x[i] * (1 - sg));
+                    }
+                }
+            }
+            dInp.write(dInpOff + c, d, 0, len);
         }
     }
 }

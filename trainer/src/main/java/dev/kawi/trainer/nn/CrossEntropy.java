@@ -1,6 +1,7 @@
 package dev.kawi.trainer.nn;
 
 import dev.kawi.trainer.tensor.Buf;
+import dev.kawi.trainer.tensor.Scratch;
 
 /**
  * Label-smoothed cross-entropy over padded rows, fused with its backward pass. With smoothing
@@ -34,6 +35,8 @@ public final class CrossEntropy {
         double nll = 0;
         long tokens = 0;
         long correct = 0;
+        double[] x = Scratch.get(0, v);
+        double uniform = smoothing / v;
         for (int r = 0; r < n; r++) {
             long row = off + (long) r * v;
             int y = targets[r];
@@ -43,23 +46,26 @@ public final class CrossEntropy {
                 }
                 continue;
             }
+            logits.read(row, x, 0, v);
             double max = Double.NEGATIVE_INFINITY;
             int arg = 0;
             double sumLogits = 0;
             for (int j = 0; j < v; j++) {
-                double x = logits.get(row + j);
-                if (x > max) {
-                    max = x;
+                if (x[j] > max) {
+                    max = x[j];
                     arg = j;
                 }
-                sumLogits += x;
+                sumLogits += x[j];
             }
+            double xy = x[y];
+            // One exponential per logit: x becomes exp(x - max), reused by the gradient.
             double sum = 0;
             for (int j = 0; j < v; j++) {
-                sum += Math.exp(logits.get(row + j) - max);
+                x[j] = Math.exp(x[j] - max);
+                sum += x[j];
             }
             double lse = max + Math.log(sum);
-            double logPy = logits.get(row + y) - lse;
+            double logPy = xy - lse;
             double meanLogP = sumLogits / v - lse;
             loss += -(1 - smoothing) * logPy - smoothing * meanLogP;
             nll -= logPy;
@@ -68,12 +74,12 @@ public final class CrossEntropy {
                 correct++;
             }
             if (gradScale != 0) {
-                double uniform = smoothing / v;
+                double inv = 1 / sum;
                 for (int j = 0; j < v; j++) {
-                    double pj = Math.exp(logits.get(row + j) - lse);
-                    double target = uniform + (j == y ? 1 - smoothing : 0);
-                    logits.set(row + j, (pj - target) * gradScale);
+                    x[j] = (x[j] * inv - uniform) * gradScale;
                 }
+                x[y] -= (1 - smoothing) * gradScale;
+                logits.write(row, x, 0, v);
             }
         }
         return new Sums(loss, nll, tokens, correct);

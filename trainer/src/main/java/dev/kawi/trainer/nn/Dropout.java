@@ -1,6 +1,7 @@
 package dev.kawi.trainer.nn;
 
 import dev.kawi.trainer.tensor.Buf;
+import dev.kawi.trainer.tensor.Scratch;
 
 /**
  * Inverted dropout whose mask is a pure function of (seed, element index): nothing is stored,
@@ -27,8 +28,14 @@ public final class Dropout {
             return;
         }
         double s = 1 / (1 - p);
-        for (long i = 0; i < n; i++) {
-            x.set(off + i, keep(seed, i, p) ? x.get(off + i) * s : 0);
+        double[] v = Scratch.get(0, Buf.CHUNK);
+        for (long c = 0; c < n; c += Buf.CHUNK) {
+            int len = (int) Math.min(Buf.CHUNK, n - c);
+            x.read(off + c, v, 0, len);
+            for (int i = 0; i < len; i++) {
+                v[i] = keep(seed, c + i, p) ? v[i] * s : 0;
+            }
+            x.write(off + c, v, 0, len);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.kawi.trainer.nn;
 
 import dev.kawi.trainer.tensor.Buf;
+import dev.kawi.trainer.tensor.Scratch;
 
 /**
  * Layer norm over the last dimension: {@code out = (x - mean) · rstd · gamma + beta} with the
@@ -17,24 +18,29 @@ public final class LayerNorm {
     public static void forward(Buf out, long outOff, Buf mean, Buf rstd, long statOff,
                                Buf inp, long inpOff, Buf gamma, long gOff, Buf beta, long bOff,
                                int n, int c, double eps) {
+        double[] x = Scratch.get(0, c);
+        double[] g = Scratch.get(1, c);
+        double[] b = Scratch.get(2, c);
+        gamma.read(gOff, g, 0, c);
+        beta.read(bOff, b, 0, c);
         for (int r = 0; r < n; r++) {
-            long x = inpOff + (long) r * c;
+            inp.read(inpOff + (long) r * c, x, 0, c);
             double m = 0;
             for (int i = 0; i < c; i++) {
-                m += inp.get(x + i);
+                m += x[i];
             }
             m /= c;
             double v = 0;
             for (int i = 0; i < c; i++) {
-                double dx = inp.get(x + i) - m;
+                double dx = x[i] - m;
                 v += dx * dx;
             }
             v /= c;
             double s = 1.0 / Math.sqrt(v + eps);
-            long o = outOff + (long) r * c;
             for (int i = 0; i < c; i++) {
-                out.set(o + i, (inp.get(x + i) - m) * s * gamma.get(gOff + i) + beta.get(bOff + i));
+                x[i] = (x[i] - m) * s * g[i] + b[i];
             }
+            out.write(outOff + (long) r * c, x, 0, c);
             mean.set(statOff + r, m);
             rstd.set(statOff + r, s);
         }
@@ -48,30 +54,50 @@ public final class LayerNorm {
     public static void backward(Buf dInp, long dInpOff, Buf dGamma, long dgOff, Buf dBeta, long dbOff,
                                 Buf dOut, long dOutOff, Buf inp, long inpOff, Buf mean, Buf rstd, long statOff,
                                 Buf gamma, long gOff, int n, int c) {
+        double[] x = Scratch.get(0, c);
+        double[] dy = Scratch.get(1, c);
+        double[] dx = Scratch.get(2, c);
+        double[] gam = Scratch.get(3, c);
+        double[] dg = Scratch.get(4, c);
+        double[] db = Scratch.get(5, c);
+        gamma.read(gOff, gam, 0, c);
+        java.util.Arrays.fill(dg, 0, c, 0.0);
+        java.util.Arrays.fill(db, 0, c, 0.0);
         for (int r = 0; r < n; r++) {
-            long x = inpOff + (long) r * c;
-            long d = dOutOff + (long) r * c;
+            inp.read(inpOff + (long) r * c, x, 0, c);
+            dOut.read(dOutOff + (long) r * c, dy, 0, c);
+            dInp.read(dInpOff + (long) r * c, dx, 0, c);
             double m = mean.get(statOff + r);
             double s = rstd.get(statOff + r);
             double gMean = 0;
             double gxMean = 0;
             for (int i = 0; i < c; i++) {
-                double xhat = (inp.get(x + i) - m) * s;
-                double g = dOut.get(d + i) * gamma.get(gOff + i);
+                x[i] = (x[i] - m) * s;               // x now holds xhat
+                double g = dy[i] * gam[i];
                 gMean += g;
-                gxMean += g * xhat;
+                gxMean += g * x[i];
             }
             gMean /= c;
             gxMean /= c;
-            long dx = dInpOff + (long) r * c;
             for (int i = 0; i < c; i++) {
-                double xhat = (inp.get(x + i) - m) * s;
-                double dy = dOut.get(d + i);
-                double g = dy * gamma.get(gOff + i);
-                dBeta.add(dbOff + i, dy);
-                dGamma.add(dgOff + i, dy * xhat);
-                dInp.add(dx + i, s * (g - gMean - xhat * gxMean));
+                double g = dy[i] * gam[i];
+                db[i] += dy[i];
+                dg[i] += dy[i] * x[i];
+                dx[i] += s * (g - gMean - x[i] * gxMean);
             }
+            dInp.write(dInpOff + (long) r * c, dx, 0, c);
         }
+        // The parameter gradients are summed over rows in double, then added once.
+        addRow(dGamma, dgOff, dg, c, x);
+        addRow(dBeta, dbOff, db, c, x);
+    }
+
+    /** {@code dst[off..off+c) += v[0..c)}, through {@code tmp}. */
+    private static void addRow(Buf dst, long off, double[] v, int c, double[] tmp) {
+        dst.read(off, tmp, 0, c);
+        for (int i = 0; i < c; i++) {
+            tmp[i] += v[i];
+        }
+        dst.write(off, tmp, 0, c);
     }
 }

@@ -1,7 +1,9 @@
 package dev.kawi.trainer.optim;
 
 import dev.kawi.trainer.model.ParamLayout;
+import dev.kawi.trainer.tensor.Buf;
 import dev.kawi.trainer.tensor.F32Buf;
+import dev.kawi.trainer.tensor.Scratch;
 
 /**
  * AdamW (Loshchilov and Hutter): Adam's moment estimates with bias correction and weight decay
@@ -45,17 +47,30 @@ public final class AdamW {
     public void update(F32Buf params, F32Buf grad, int step, double lr, double gradScale) {
         double c1 = 1 - Math.pow(beta1, step);
         double c2 = 1 - Math.pow(beta2, step);
+        double[] pv = Scratch.get(0, Buf.CHUNK);
+        double[] gv = Scratch.get(1, Buf.CHUNK);
+        double[] mv = Scratch.get(2, Buf.CHUNK);
+        double[] vv = Scratch.get(3, Buf.CHUNK);
         for (ParamLayout.Entry e : layout.entries()) {
             double decay = e.isMatrix() ? weightDecay : 0;
-            long end = e.offset() + e.size();
-            for (long i = e.offset(); i < end; i++) {
-                double g = grad.getFloat(i) * gradScale;
-                double mi = beta1 * m.getFloat(i) + (1 - beta1) * g;
-                double vi = beta2 * v.getFloat(i) + (1 - beta2) * g * g;
-                m.set(i, mi);
-                v.set(i, vi);
-                double p = params.getFloat(i);
-                params.set(i, p - lr * ((mi / c1) / (Math.sqrt(vi / c2) + eps) + decay * p));
+            for (long c = 0; c < e.size(); c += Buf.CHUNK) {
+                int len = (int) Math.min(Buf.CHUNK, e.size() - c);
+                long at = e.offset() + c;
+                params.read(at, pv, 0, len);
+                grad.read(at, gv, 0, len);
+                m.read(at, mv, 0, len);
+                v.read(at, vv, 0, len);
+                for (int i = 0; i < len; i++) {
+                    double g = gv[i] * gradScale;
+                    double mi = beta1 * mv[i] + (1 - beta1) * g;
+                    double vi = beta2 * vv[i] + (1 - beta2) * g * g;
+                    mv[i] = mi;
+                    vv[i] = vi;
+                    pv[i] -= lr * ((mi / c1) / (Math.sqrt(vi / c2) + eps) + decay * pv[i]);
+                }
+                params.write(at, pv, 0, len);
+                m.write(at, mv, 0, len);
+                v.write(at, vv, 0, len);
             }
         }
     }

@@ -36,6 +36,15 @@ public abstract sealed class Buf permits F32Buf, F64Buf {
     /** Copies {@code n} elements from {@code src[srcOff]} to {@code this[off]} (same precision). */
     public abstract void copyFrom(long off, Buf src, long srcOff, long n);
 
+    /** Copies {@code n} elements from {@code off} into {@code dst[dstOff..]} (widened to double). */
+    public abstract void read(long off, double[] dst, int dstOff, int n);
+
+    /** Copies {@code n} values from {@code src[srcOff..]} to elements {@code off..} (rounded to the storage precision). */
+    public abstract void write(long off, double[] src, int srcOff, int n);
+
+    /** Elements processed per chunk by the bulk loops of the layers: fits L1 in double. */
+    public static final int CHUNK = 2048;
+
     /** A new zeroed buffer of the same precision. */
     public abstract Buf like(long n);
 

@@ -66,6 +66,36 @@ public final class F32Buf extends Buf {
         return Precision.F32;
     }
 
+    /** Per-thread staging for the double[] bulk copies (parameters are read by several threads at once). */
+    private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[4096]);
+
+    private static float[] stage(int n) {
+        float[] f = STAGE.get();
+        if (f.length < n) {
+            f = new float[Math.max(n, 2 * f.length)];
+            STAGE.set(f);
+        }
+        return f;
+    }
+
+    @Override
+    public void read(long off, double[] dst, int dstOff, int n) {
+        float[] f = stage(n);
+        MemorySegment.copy(seg, FL, 4 * off, f, 0, n);
+        for (int i = 0; i < n; i++) {
+            dst[dstOff + i] = f[i];
+        }
+    }
+
+    @Override
+    public void write(long off, double[] src, int srcOff, int n) {
+        float[] f = stage(n);
+        for (int i = 0; i < n; i++) {
+            f[i] = (float) src[srcOff + i];
+        }
+        MemorySegment.copy(f, 0, seg, FL, 4 * off, n);
+    }
+
     /** Copies {@code n} floats into {@code dst[dstOff..]}. */
     public void read(long off, float[] dst, int dstOff, int n) {
         MemorySegment.copy(seg, FL, 4 * off, dst, dstOff, n);

@@ -47,6 +47,16 @@ public final class F64Buf extends Buf {
     }
 
     @Override
+    public void read(long off, double[] dst, int dstOff, int n) {
+        System.arraycopy(a, (int) off, dst, dstOff, n);
+    }
+
+    @Override
+    public void write(long off, double[] src, int srcOff, int n) {
+        System.arraycopy(src, srcOff, a, (int) off, n);
+    }
+
+    @Override
     public Buf like(long n) {
         return new F64Buf(n);
     }
