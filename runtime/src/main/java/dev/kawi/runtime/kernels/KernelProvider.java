@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * scalar ones, logging why. The system property {@code kawi.kernels} = {@code vector} | {@code scalar}
  * forces a choice ({@code vector} fails loudly when unavailable); {@code kawi.threads} sets the
  * default thread count (default: available processors). Nothing here sets JVM-wide flags.
+ * {@link #warming} gives kernels that start with the bit-identical {@link LaneKernels}.
  */
 public final class KernelProvider {
     /** System property forcing the implementation: "vector", "scalar" or "auto" (default). */
@@ -21,6 +22,7 @@ public final class KernelProvider {
 
     private static final ConcurrentHashMap<Integer, Kernels> BY_THREADS = new ConcurrentHashMap<>();
     private static volatile String choice;
+    private static volatile int vectorLanes = -1;
 
     private KernelProvider() {
     }
@@ -44,6 +46,29 @@ public final class KernelProvider {
         return choice;
     }
 
+    /**
+     * The float lanes of the vector kernels when {@link #get} gives them (the Vector API is
+     * available and not forced off), else 0. Loads no kernel and starts no thread: the lane count
+     * is all {@link LaneKernels} need to compute exactly what the vector kernels will.
+     */
+    public static int vectorLanes() {
+        int l = vectorLanes;
+        if (l >= 0) {
+            return l;
+        }
+        String forced = System.getProperty(KERNELS_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        l = 0;
+        if (!forced.equals("scalar") && vectorUnavailableReason() == null) {
+            try {
+                l = (Integer) Class.forName(VECTOR_CLASS).getMethod("lanes").invoke(null);
+            } catch (ReflectiveOperationException | LinkageError e) {
+                l = 0; // get() reports why when it falls back
+            }
+        }
+        vectorLanes = l;
+        return l;
+    }
+
     /** Default threads: {@code kawi.threads} or the number of available processors. */
     public static int defaultThreads() {
         String p = System.getProperty(THREADS_PROPERTY);
@@ -59,6 +84,20 @@ public final class KernelProvider {
             LOG.log(Level.WARNING, "ignoring -D" + THREADS_PROPERTY + "=" + p + ": not a positive integer");
         }
         return Runtime.getRuntime().availableProcessors();
+    }
+
+    /**
+     * Kernels that compute exactly what {@code get(threads)} computes but are fast from the first
+     * call in a fresh JVM: a {@link WarmingKernels} that serves calls with {@link LaneKernels} until
+     * it is promoted to {@code get(threads)}. When the vector kernels are not the choice, simply
+     * {@code get(threads)}.
+     */
+    public static Kernels warming(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, was " + threads);
+        }
+        int lanes = vectorLanes();
+        return lanes == 0 ? get(threads) : new WarmingKernels(new LaneKernels(lanes), threads);
     }
 
     private static Kernels create(int threads) {

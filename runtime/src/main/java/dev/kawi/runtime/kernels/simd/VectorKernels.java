@@ -21,6 +21,11 @@ public final class VectorKernels implements Kernels {
         this.pool = new WorkerPool(threads);
     }
 
+    /** Float lanes of the preferred vector species: the arithmetic {@link dev.kawi.runtime.kernels.LaneKernels} reproduces. */
+    public static int lanes() {
+        return FloatVector.SPECIES_PREFERRED.length();
+    }
+
     @Override
     public String name() {
         return "vector-" + FloatVector.SPECIES_PREFERRED.vectorBitSize() + " (" + pool.threads() + " thread" + (pool.threads() == 1 ? "" : "s") + ")";

@@ -1,5 +1,6 @@
 package dev.kawi.runtime.kernels.simd;
 
+import dev.kawi.runtime.kernels.LaneMath;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -40,42 +41,31 @@ final class VectorMath {
     /** Scalar float access to activations. */
     static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    // exp: x = n ln2 + r with |r| <= ln2/2, e^x = 2^n e^r. Below EXP_LO (ln of the smallest normal
-    // float) the result is flushed to 0 (absolute error < 1.2e-38); above EXP_HI (where n would
-    // reach 128 and 2^n overflow) it is +inf, a little early: e^88.7 is still finite.
-    private static final float EXP_LO = -87.33654f;
-    private static final float EXP_HI = 88.37626f;
-    private static final float LOG2E = 1.44269504088896341f;
-    // Adding 1.5 * 2^23 rounds to an integer and leaves that integer in the low mantissa bits.
-    private static final float ROUND_MAGIC = 12582912f;
-    // ln 2 split in two: n * LN2_HI is exact for |n| <= 128 (LN2_HI has 9 significant bits).
-    private static final float LN2_HI = 0.693359375f;
-    private static final float LN2_LO = -2.12194440e-4f;
-    // Minimax coefficients of (e^r - 1 - r) / r^2 on [-ln2/2, ln2/2] (Cephes expf); measured max
-    // relative error of the whole exp is 8.4e-8 (under one float ulp).
-    private static final float E5 = 1.9875691500e-4f;
-    private static final float E4 = 1.3981999507e-3f;
-    private static final float E3 = 8.3334519073e-3f;
-    private static final float E2 = 4.1665795894e-2f;
-    private static final float E1 = 1.6666665459e-1f;
-    private static final float E0 = 5.0000001201e-1f;
-
-    // erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2): the Chebyshev fit of Numerical Recipes
-    // (2nd ed. 6.2), the same formula ScalarMath.erf uses in double; fractional error 1.2e-7.
-    private static final float SQRT_HALF = 0.70710677f;
-    private static final float P9 = 0.17087277f;
-    private static final float P8 = -0.82215223f;
-    private static final float P7 = 1.48851587f;
-    private static final float P6 = -1.13520398f;
-    private static final float P5 = 0.27886807f;
-    private static final float P4 = -0.18628806f;
-    private static final float P3 = 0.09678418f;
-    private static final float P2 = 0.37409196f;
-    private static final float P1 = 1.00002368f;
-    private static final float P0 = -1.26551223f;
-    // Above this GELU(x) = x exactly in float: x/2 erfc(x/sqrt2) < 1e-23 x, far below half an ulp.
-    // Returning x there also avoids inf * 0 for x = +inf.
-    private static final float GELU_IDENTITY = 10f;
+    // The constants of exp and GELU, and the scalar twins, are defined once in LaneMath.
+    private static final float EXP_LO = LaneMath.EXP_LO;
+    private static final float EXP_HI = LaneMath.EXP_HI;
+    private static final float LOG2E = LaneMath.LOG2E;
+    private static final float ROUND_MAGIC = LaneMath.ROUND_MAGIC;
+    private static final float LN2_HI = LaneMath.LN2_HI;
+    private static final float LN2_LO = LaneMath.LN2_LO;
+    private static final float E5 = LaneMath.E5;
+    private static final float E4 = LaneMath.E4;
+    private static final float E3 = LaneMath.E3;
+    private static final float E2 = LaneMath.E2;
+    private static final float E1 = LaneMath.E1;
+    private static final float E0 = LaneMath.E0;
+    private static final float SQRT_HALF = LaneMath.SQRT_HALF;
+    private static final float P9 = LaneMath.P9;
+    private static final float P8 = LaneMath.P8;
+    private static final float P7 = LaneMath.P7;
+    private static final float P6 = LaneMath.P6;
+    private static final float P5 = LaneMath.P5;
+    private static final float P4 = LaneMath.P4;
+    private static final float P3 = LaneMath.P3;
+    private static final float P2 = LaneMath.P2;
+    private static final float P1 = LaneMath.P1;
+    private static final float P0 = LaneMath.P0;
+    private static final float GELU_IDENTITY = LaneMath.GELU_IDENTITY;
 
     // The constants as vectors. Every scalar-argument shortcut (v.mul(0.5f), blend(0f, m)) hides
     // a broadcast that costs C2 as much parse budget as a real operation; a static final vector
@@ -210,22 +200,7 @@ final class VectorMath {
 
     /** The scalar twin of {@link #exp(FloatVector)}: bit-identical results. */
     static float exp(float x) {
-        boolean tiny = x < EXP_LO;
-        boolean huge = x > EXP_HI;
-        float xc = tiny ? EXP_LO : huge ? EXP_HI : x;
-        float t = Math.fma(xc, LOG2E, ROUND_MAGIC);
-        float n = t - ROUND_MAGIC;
-        float r = Math.fma(n, -LN2_HI, xc);
-        r = Math.fma(n, -LN2_LO, r);
-        float y = Math.fma(r, E5, E4);
-        y = Math.fma(y, r, E3);
-        y = Math.fma(y, r, E2);
-        y = Math.fma(y, r, E1);
-        y = Math.fma(y, r, E0);
-        y = Math.fma(y, r * r, r) + 1f;
-        float pow2n = Float.intBitsToFloat((Float.floatToRawIntBits(t) + 127) << 23);
-        float e = y * pow2n;
-        return tiny ? 0f : huge ? Float.POSITIVE_INFINITY : e;
+        return LaneMath.exp(x);
     }
 
     /**
@@ -261,21 +236,7 @@ final class VectorMath {
 
     /** GELU of one value: the scalar twin of the vector loop, bit-identical to a lane. */
     static float gelu(float x) {
-        float z = Math.abs(x) * SQRT_HALF;
-        float t = 1f / Math.fma(z, 0.5f, 1f);
-        float p = Math.fma(t, P9, P8);
-        p = Math.fma(p, t, P7);
-        p = Math.fma(p, t, P6);
-        p = Math.fma(p, t, P5);
-        p = Math.fma(p, t, P4);
-        p = Math.fma(p, t, P3);
-        p = Math.fma(p, t, P2);
-        p = Math.fma(p, t, P1);
-        p = Math.fma(p, t, P0);
-        float erfc = t * exp(Math.fma(x * -0.5f, x, p));
-        float g = x * 0.5f * erfc;
-        float y = x < 0f ? g : x - g;
-        return x > GELU_IDENTITY ? x : y;
+        return LaneMath.gelu(x);
     }
 
     /** SiLU in place over x[base .. base+n), x / (1 + e^-x); +-inf and NaN behave as in double arithmetic. */
@@ -292,7 +253,7 @@ final class VectorMath {
 
     /** SiLU of one value: the scalar twin of the vector loop. */
     static float swish(float x) {
-        return x / (exp(-x) + 1f);
+        return LaneMath.swish(x);
     }
 
     /** Vectors per inner block of the exp sums (see {@link #expShift}). */
