@@ -2,6 +2,7 @@ package dev.kawi.runtime;
 
 import dev.kawi.runtime.kernels.KernelProvider;
 import dev.kawi.runtime.kernels.Kernels;
+import dev.kawi.runtime.kernels.WarmingKernels;
 import dev.kawi.runtime.model.DecoderState;
 import dev.kawi.runtime.model.Encoder;
 import dev.kawi.runtime.model.EncoderOutput;
@@ -45,6 +46,17 @@ public final class Translator implements AutoCloseable {
     private final Kernels kernels;
     private final TranslatorOptions options;
     private final ExecutorService async;
+    /** Guards {@link #closed}, {@link #warming} and {@link #warmupStarted}. */
+    private final Object lifecycle = new Object();
+    private volatile boolean closed;
+    private boolean warming;
+    private boolean warmupStarted;
+
+    private static final System.Logger LOG = System.getLogger(Translator.class.getName());
+    /** How long after the first call a {@link TranslatorOptions.Warmup#DEFERRED} warm-up starts. */
+    private static final long DEFERRED_WARMUP_MILLIS = 250;
+    /** A warm-up stops (and promotes the vector kernels anyway) after this long. */
+    private static final long WARMUP_LIMIT_NANOS = 30_000_000_000L;
 
     private Translator(KawiFile file, TranslatorOptions options) {
         this.file = file;
@@ -52,8 +64,12 @@ public final class Translator implements AutoCloseable {
         this.modelArena = Arena.ofShared();
         this.model = new TransformerModel(file, modelArena);
         this.tokenizer = Tokenizer.create(file.tokenizer());
-        this.kernels = KernelProvider.get(options.threads());
+        this.kernels = options.warmup() == TranslatorOptions.Warmup.NONE ? KernelProvider.get(options.threads())
+                : KernelProvider.warming(options.threads());
         this.async = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("kawi-translate-", 0).factory());
+        if (options.warmup() == TranslatorOptions.Warmup.BACKGROUND) {
+            startWarmup(0);
+        }
     }
 
     /** Opens a model with default options. */
@@ -199,6 +215,7 @@ public final class Translator implements AutoCloseable {
             throw new IllegalArgumentException("target of " + tgt.length + " tokens exceeds the model's " + c.maxPositions() + " positions");
         }
         float[] logp = new float[steps];
+        onCall();
         try (Arena arena = Arena.ofShared()) {
             EncoderOutput enc = Encoder.encode(model, kernels, arena, new int[][] {src});
             DecoderState st = new DecoderState(model, kernels, arena, enc, 1, steps);
@@ -252,6 +269,7 @@ public final class Translator implements AutoCloseable {
         int heads = c.numHeads();
         List<String> targetPieces = new ArrayList<>();
         List<float[][]> rows = new ArrayList<>(); // per target token: (heads, source length)
+        onCall();
         try (Arena arena = Arena.ofShared()) {
             EncoderOutput enc = Encoder.encode(model, kernels, arena, new int[][] {src});
             DecoderState st = new DecoderState(model, kernels, arena, enc, 1, steps);
@@ -313,6 +331,7 @@ public final class Translator implements AutoCloseable {
     }
 
     private List<List<Hypothesis>> decode(int[][] src, TranslationOptions opts, GreedySearch.TokenListener listener) {
+        onCall();
         DecodingOptions d = opts.decoding();
         ModelConfig c = model.config();
         int maxLen = Math.min(d.maxLength(), c.maxPositions());
@@ -361,9 +380,138 @@ public final class Translator implements AutoCloseable {
                 tokenScores);
     }
 
-    /** Unmaps the model and stops the async workers; calls in flight must have returned. */
+    /** The kernels in use, e.g. "vector-512 (2 threads)", or the lane kernels while the vector ones warm up. */
+    public String kernelsName() {
+        return kernels.name();
+    }
+
+    /** True once the vector kernels serve the calls (always, unless a warm-up policy was chosen and is still running). */
+    public boolean warm() {
+        return !(kernels instanceof WarmingKernels w) || w.promoted();
+    }
+
+    /** Starts a {@link TranslatorOptions.Warmup#DEFERRED} warm-up on the first model call. */
+    private void onCall() {
+        if (options.warmup() == TranslatorOptions.Warmup.DEFERRED) {
+            startWarmup(DEFERRED_WARMUP_MILLIS);
+        }
+    }
+
+    /** Starts the background warm-up of the vector kernels once (when there is one to do). */
+    private void startWarmup(long delayMillis) {
+        if (!(kernels instanceof WarmingKernels w) || w.promoted()) {
+            return;
+        }
+        synchronized (lifecycle) {
+            if (warmupStarted || closed) {
+                return;
+            }
+            warmupStarted = true;
+        }
+        Thread.ofPlatform().daemon().name("kawi-warmup").start(() -> warmUp(w, delayMillis));
+    }
+
+    /**
+     * Runs the model with the vector kernels on a made-up sentence (an encoder pass over 24 tokens,
+     * which takes the tiled GEMM path, and 16 greedy decoder steps, which take the 1-row path)
+     * until the time per pass stops improving, so the JIT has compiled them; then promotes them.
+     * Results do not change: both kernels compute the same bits.
+     */
+    private void warmUp(WarmingKernels w, long delayMillis) {
+        try {
+            if (delayMillis > 0) {
+                Thread.sleep(delayMillis);
+            }
+            synchronized (lifecycle) {
+                if (closed) {
+                    return;
+                }
+                warming = true;
+            }
+            Kernels target = w.target();
+            ModelConfig c = model.config();
+            int srcLen = Math.max(1, Math.min(24, c.maxPositions() - 1));
+            int steps = Math.max(1, Math.min(16, c.maxPositions()));
+            int[] src = new int[srcLen];
+            for (int i = 0; i < srcLen; i++) {
+                src[i] = (int) ((4L + 7919L * i) % c.vocabSize());
+            }
+            src[srcLen - 1] = c.eosId();
+            long start = System.nanoTime();
+            long best = Long.MAX_VALUE;
+            int calm = 0;
+            int passes = 0;
+            while (!closed && System.nanoTime() - start < WARMUP_LIMIT_NANOS) {
+                long t0 = System.nanoTime();
+                warmupPass(target, src, steps);
+                long dt = System.nanoTime() - t0;
+                passes++;
+                calm = dt < best - best / 10 ? 0 : calm + 1;
+                best = Math.min(best, dt);
+                if (passes >= 30 && calm >= 10) {
+                    break;
+                }
+            }
+            if (!closed) {
+                w.promote();
+                LOG.log(System.Logger.Level.DEBUG, () -> "kernels: " + target.name() + " warm after " + (System.nanoTime() - start) / 1_000_000 + " ms");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            // The lane kernels go on serving: same results, only slower.
+            LOG.log(System.Logger.Level.WARNING, "kernels: warm-up failed, staying on " + w.name() + ": " + e);
+        } finally {
+            boolean release;
+            synchronized (lifecycle) {
+                release = closed && warming;
+                warming = false;
+            }
+            if (release) {
+                release();
+            }
+        }
+    }
+
+    /** One pass of the warm-up: encode src, then greedy steps (an argmax, a log-softmax and a top-k each). */
+    private void warmupPass(Kernels k, int[] src, int steps) {
+        ModelConfig c = model.config();
+        int vocab = c.vocabSize();
+        int[] idx = new int[4];
+        float[] val = new float[4];
+        try (Arena arena = Arena.ofShared()) {
+            EncoderOutput enc = Encoder.encode(model, k, arena, new int[][] {src});
+            DecoderState st = new DecoderState(model, k, arena, enc, 1, steps);
+            int[] input = {c.decoderStartId()};
+            for (int t = 0; t < steps && !closed; t++) {
+                st.step(input);
+                int next = k.argmax(st.logits(), 0, vocab);
+                k.logSoftmax(st.logits(), 0, 1, vocab, vocab, null);
+                k.topK(st.logits(), 0, vocab, Math.min(4, vocab), idx, val);
+                input[0] = next == c.eosId() ? src[t % src.length] : next;
+            }
+        }
+    }
+
+    /**
+     * Unmaps the model and stops the async workers; calls in flight must have returned. A
+     * background warm-up still running stops at its next step and unmaps the model then.
+     */
     @Override
     public void close() {
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (warming) {
+                return; // the warm-up thread releases when it stops
+            }
+        }
+        release();
+    }
+
+    private void release() {
         async.shutdown();
         modelArena.close();
         file.close();

@@ -30,7 +30,7 @@ final class AttentionCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "TEXT", description = "The source sentence; several arguments are joined by spaces.")
     List<String> text;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "The .kawi model.")
+    @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "The .kawi model. Default: -Dkawi.model, else $KAWI_MODEL, else the bundled models/de-en.kawi.")
     Path model;
 
     @Option(names = {"-t", "--target"}, paramLabel = "TEXT", description = "Target sentence to force (default: the greedy translation).")
@@ -57,6 +57,7 @@ final class AttentionCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        model = ModelLocator.ofProcess().resolve(model);
         String source = String.join(" ", text);
         if (source.isBlank()) {
             throw new BadInputException("TEXT is blank: give a sentence to translate");
@@ -76,7 +77,7 @@ final class AttentionCommand implements Callable<Integer> {
             throw new BadInputException("--threads must be >= 1, was " + t);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (Translator tr = Translator.open(model, new TranslatorOptions(t, 1))) {
+        try (Translator tr = Translator.open(model, new TranslatorOptions(t, 1, TranslatorOptions.Warmup.DEFERRED))) {
             ModelConfig c = tr.config();
             int layers = c.decoderLayers();
             if (layer < -layers || layer >= layers) {

@@ -50,7 +50,7 @@ final class BenchCommand implements Callable<Integer> {
             "Der Bericht beschreibt die wichtigsten Ergebnisse der Studie und schlägt weitere Schritte für das kommende Jahr vor.",
             "Vielen Dank für Ihre Hilfe.");
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "The .kawi model.")
+    @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "The .kawi model. Default: -Dkawi.model, else $KAWI_MODEL, else the bundled models/de-en.kawi.")
     Path model;
 
     @Option(names = {"-i", "--input"}, paramLabel = "FILE", description = "Sample sentences, one per line (UTF-8; blank lines skipped). Default: built-in.")
@@ -101,6 +101,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        model = ModelLocator.ofProcess().resolve(model);
         if (sentences < 1 || batch < 1 || runs < 1 || warmup < 0 || maxLength < 1 || threads != null && threads < 1) {
             throw new BadInputException("--sentences, --batch, --runs, --max-length and --threads must be >= 1, --warmup >= 0");
         }

@@ -8,10 +8,7 @@ import picocli.CommandLine.Option;
 
 /** The {@code kawi} command line. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input. */
 @Command(name = "kawi", mixinStandardHelpOptions = true, version = "kawi 0.1.0",
-        description = "A pure-Java CPU runtime and trainer for Transformer translation models.",
-        subcommands = {TranslateCommand.class, InspectCommand.class, QuantizeCommand.class, RandomModelCommand.class,
-                LearnVocabCommand.class, TrainCommand.class, ScoreCommand.class, dev.kawi.tools.serve.ServeCommand.class,
-                AttentionCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        description = "A pure-Java CPU runtime and trainer for Transformer translation models.")
 public final class Main implements Runnable {
     /** Exit code for success. */
     public static final int OK = 0;
@@ -36,10 +33,59 @@ public final class Main implements Runnable {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
+    /** The subcommands, in the order the help lists them. */
+    static final String[] COMMANDS = {"translate", "inspect", "quantize", "random-model", "learn-vocab", "train", "score", "serve",
+        "attention", "bench", "help"};
+
+    /** A new instance of a subcommand (a switch, not a table of lambdas: nothing to link at start-up). */
+    private static Object command(String name) {
+        return switch (name) {
+            case "translate" -> new TranslateCommand();
+            case "inspect" -> new InspectCommand();
+            case "quantize" -> new QuantizeCommand();
+            case "random-model" -> new RandomModelCommand();
+            case "learn-vocab" -> new LearnVocabCommand();
+            case "train" -> new TrainCommand();
+            case "score" -> new ScoreCommand();
+            case "serve" -> new dev.kawi.tools.serve.ServeCommand();
+            case "attention" -> new AttentionCommand();
+            case "bench" -> new BenchCommand();
+            case "help" -> new CommandLine.HelpCommand();
+            default -> throw new IllegalArgumentException("no command " + name);
+        };
+    }
+
+    /**
+     * The subcommand the arguments name when only it needs to be built: the first argument that is
+     * not {@code --verbose}, when it is a command other than help; else null (build them all, for
+     * help, usage errors and suggestions). Building one command instead of all of them is a large
+     * part of start-up: picocli reflects over every option of every command it registers.
+     */
+    static String onlyCommand(String[] args) {
+        for (String a : args) {
+            if (a.equals("--verbose")) {
+                continue;
+            }
+            for (String c : COMMANDS) {
+                if (c.equals(a) && !c.equals("help")) {
+                    return c;
+                }
+            }
+            return null;
+        }
+        return null;
+    }
+
     /** Runs the command line with the given streams and returns the exit code (used by tests). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         Main main = new Main();
         CommandLine cl = new CommandLine(main);
+        String only = onlyCommand(args);
+        for (String c : COMMANDS) {
+            if (only == null || only.equals(c)) {
+                cl.addSubcommand(c, command(c));
+            }
+        }
         cl.setOut(out);
         cl.setErr(err);
         // picocli already answers bad usage with 2 and uncaught failures with 1, in every subcommand.

@@ -44,7 +44,7 @@ final class TranslateCommand implements Callable<Integer> {
     @Parameters(arity = "0..*", paramLabel = "TEXT", description = "Text to translate; several arguments are joined by spaces. None: read --input or stdin.")
     List<String> text;
 
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "The .kawi model.")
+    @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "The .kawi model. Default: -Dkawi.model, else $KAWI_MODEL, else the bundled models/de-en.kawi.")
     Path model;
 
     @Option(names = {"-i", "--input"}, paramLabel = "FILE", description = "Read sentences from FILE (UTF-8, one per line) instead of stdin.")
@@ -126,10 +126,14 @@ final class TranslateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Jackson, created on first use: an ObjectMapper costs a quarter of a second of a cold start, and only --json needs one. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     @Override
     public Integer call() throws Exception {
+        model = ModelLocator.ofProcess().resolve(model);
         TranslationOptions opts = options();
         boolean fromArgs = text != null && !text.isEmpty();
         if (fromArgs && input != null) {
@@ -144,7 +148,7 @@ final class TranslateCommand implements Callable<Integer> {
         int t = threads != null ? threads : Math.max(1, KernelProvider.defaultThreads() / parallel);
         PrintWriter err = spec.commandLine().getErr();
         try (Utf8Lines lines = fromArgs ? null : input != null ? Utf8Lines.open(input) : Utf8Lines.of(System.in, "<stdin>");
-             Translator tr = Translator.open(model, new TranslatorOptions(t, batchSize));
+             Translator tr = Translator.open(model, new TranslatorOptions(t, batchSize, TranslatorOptions.Warmup.DEFERRED));
              AtomicFile file = output != null ? AtomicFile.create(output) : null) {
             int layers = tr.config().decoderLayers();
             if (alignments && (alignmentLayer < -layers || alignmentLayer >= layers)) {
@@ -328,7 +332,7 @@ final class TranslateCommand implements Callable<Integer> {
             }
             for (Translation r : results) {
                 if (json) {
-                    out.print(TranslationJson.toJson(JSON, r, new TranslationJson.Parts(true, nBest > 1, alignments)));
+                    out.print(TranslationJson.toJson(Json.MAPPER, r, new TranslationJson.Parts(true, nBest > 1, alignments)));
                     out.print('\n');
                 } else if (nBest > 1) {
                     for (Translation.Alternative alt : r.alternatives()) {

@@ -140,6 +140,12 @@ public final class LaneKernels implements Kernels {
 
     /** a[ai..ai+k) · w[wi..wi+k): lanes, the tree, then the scalar tail. */
     private float dot(float[] a, int ai, float[] w, int wi, int k, float[] acc) {
+        if (lanes == 16) {
+            return dot16(a, ai, w, wi, k);
+        }
+        if (lanes == 8) {
+            return dot8(a, ai, w, wi, k);
+        }
         int l = lanes;
         int kv = k - k % l;
         for (int lane = 0; lane < l; lane++) {
@@ -154,6 +160,114 @@ public final class LaneKernels implements Kernels {
             s = Math.fma(a[ai + p], w[wi + p], s);
         }
         return s;
+    }
+
+    /** {@link #dot} for 16 lanes: the accumulators in locals, the body unrolled (fast in the interpreter and in C1). */
+    private static float dot16(float[] a, int ai, float[] w, int wi, int k) {
+        float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f; float s8 = 0f; float s9 = 0f; float s10 = 0f; float s11 = 0f; float s12 = 0f; float s13 = 0f; float s14 = 0f; float s15 = 0f;
+        int kv = k - k % 16;
+        for (int p = 0; p < kv; p += 16) {
+            int x = ai + p;
+            int y = wi + p;
+            s0 = Math.fma(a[x], w[y], s0);
+            s1 = Math.fma(a[x + 1], w[y + 1], s1);
+            s2 = Math.fma(a[x + 2], w[y + 2], s2);
+            s3 = Math.fma(a[x + 3], w[y + 3], s3);
+            s4 = Math.fma(a[x + 4], w[y + 4], s4);
+            s5 = Math.fma(a[x + 5], w[y + 5], s5);
+            s6 = Math.fma(a[x + 6], w[y + 6], s6);
+            s7 = Math.fma(a[x + 7], w[y + 7], s7);
+            s8 = Math.fma(a[x + 8], w[y + 8], s8);
+            s9 = Math.fma(a[x + 9], w[y + 9], s9);
+            s10 = Math.fma(a[x + 10], w[y + 10], s10);
+            s11 = Math.fma(a[x + 11], w[y + 11], s11);
+            s12 = Math.fma(a[x + 12], w[y + 12], s12);
+            s13 = Math.fma(a[x + 13], w[y + 13], s13);
+            s14 = Math.fma(a[x + 14], w[y + 14], s14);
+            s15 = Math.fma(a[x + 15], w[y + 15], s15);
+        }
+        // The lane tree of LaneMath.sumLanes, written out.
+        float s = (((s0 + s8) + (s4 + s12)) + ((s2 + s10) + (s6 + s14))) + (((s1 + s9) + (s5 + s13)) + ((s3 + s11) + (s7 + s15)));
+        for (int p = kv; p < k; p++) {
+            s = Math.fma(a[ai + p], w[wi + p], s);
+        }
+        return s;
+    }
+
+    /** {@link #dot} for 8 lanes: the accumulators in locals, the body unrolled (fast in the interpreter and in C1). */
+    private static float dot8(float[] a, int ai, float[] w, int wi, int k) {
+        float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f;
+        int kv = k - k % 8;
+        for (int p = 0; p < kv; p += 8) {
+            int x = ai + p;
+            int y = wi + p;
+            s0 = Math.fma(a[x], w[y], s0);
+            s1 = Math.fma(a[x + 1], w[y + 1], s1);
+            s2 = Math.fma(a[x + 2], w[y + 2], s2);
+            s3 = Math.fma(a[x + 3], w[y + 3], s3);
+            s4 = Math.fma(a[x + 4], w[y + 4], s4);
+            s5 = Math.fma(a[x + 5], w[y + 5], s5);
+            s6 = Math.fma(a[x + 6], w[y + 6], s6);
+            s7 = Math.fma(a[x + 7], w[y + 7], s7);
+        }
+        // The lane tree of LaneMath.sumLanes, written out.
+        float s = ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7));
+        for (int p = kv; p < k; p++) {
+            s = Math.fma(a[ai + p], w[wi + p], s);
+        }
+        return s;
+    }
+
+    /**
+     * {@link #dot16} against a Q8 row: weight p is {@code q[p] * scale[p / 32]} (the codec's dequantization,
+     * as the vector kernels compute it), fused into the loop. k is a multiple of 32, so there is no tail.
+     */
+    private static float dotQ8x16(float[] a, int ai, byte[] q, int qi, float[] sc, int si, int k) {
+        float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f; float s8 = 0f; float s9 = 0f; float s10 = 0f; float s11 = 0f; float s12 = 0f; float s13 = 0f; float s14 = 0f; float s15 = 0f;
+        for (int p = 0; p < k; p += 16) {
+            int x = ai + p;
+            int y = qi + p;
+            float f = sc[si + (p >> 5)];
+            s0 = Math.fma(a[x], q[y] * f, s0);
+            s1 = Math.fma(a[x + 1], q[y + 1] * f, s1);
+            s2 = Math.fma(a[x + 2], q[y + 2] * f, s2);
+            s3 = Math.fma(a[x + 3], q[y + 3] * f, s3);
+            s4 = Math.fma(a[x + 4], q[y + 4] * f, s4);
+            s5 = Math.fma(a[x + 5], q[y + 5] * f, s5);
+            s6 = Math.fma(a[x + 6], q[y + 6] * f, s6);
+            s7 = Math.fma(a[x + 7], q[y + 7] * f, s7);
+            s8 = Math.fma(a[x + 8], q[y + 8] * f, s8);
+            s9 = Math.fma(a[x + 9], q[y + 9] * f, s9);
+            s10 = Math.fma(a[x + 10], q[y + 10] * f, s10);
+            s11 = Math.fma(a[x + 11], q[y + 11] * f, s11);
+            s12 = Math.fma(a[x + 12], q[y + 12] * f, s12);
+            s13 = Math.fma(a[x + 13], q[y + 13] * f, s13);
+            s14 = Math.fma(a[x + 14], q[y + 14] * f, s14);
+            s15 = Math.fma(a[x + 15], q[y + 15] * f, s15);
+        }
+        return (((s0 + s8) + (s4 + s12)) + ((s2 + s10) + (s6 + s14))) + (((s1 + s9) + (s5 + s13)) + ((s3 + s11) + (s7 + s15)));
+    }
+
+    /**
+     * {@link #dot16} against a Q8 row: weight p is {@code q[p] * scale[p / 32]} (the codec's dequantization,
+     * as the vector kernels compute it), fused into the loop. k is a multiple of 32, so there is no tail.
+     */
+    private static float dotQ8x8(float[] a, int ai, byte[] q, int qi, float[] sc, int si, int k) {
+        float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f;
+        for (int p = 0; p < k; p += 8) {
+            int x = ai + p;
+            int y = qi + p;
+            float f = sc[si + (p >> 5)];
+            s0 = Math.fma(a[x], q[y] * f, s0);
+            s1 = Math.fma(a[x + 1], q[y + 1] * f, s1);
+            s2 = Math.fma(a[x + 2], q[y + 2] * f, s2);
+            s3 = Math.fma(a[x + 3], q[y + 3] * f, s3);
+            s4 = Math.fma(a[x + 4], q[y + 4] * f, s4);
+            s5 = Math.fma(a[x + 5], q[y + 5] * f, s5);
+            s6 = Math.fma(a[x + 6], q[y + 6] * f, s6);
+            s7 = Math.fma(a[x + 7], q[y + 7] * f, s7);
+        }
+        return ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7));
     }
 
     // ------------------------------------------------------------------ gemm
@@ -185,11 +299,25 @@ public final class LaneKernels implements Kernels {
             float[] res = s.res(rows * nb);
             for (int j0 = 0; j0 < n; j0 += nb) {
                 int cols = Math.min(nb, n - j0);
-                float[] wd = s.w(cols * k);
-                decodeRows(w, j0, cols, wd, s);
-                for (int i = 0; i < rows; i++) {
-                    for (int j = 0; j < cols; j++) {
-                        res[i * cols + j] = dot(x, i * k, wd, j * k, k, s.acc);
+                if (w.dtype() == dev.kawi.weights.DType.Q8 && (lanes == 16 || lanes == 8)) {
+                    // Q8 rows are dequantized inside the dot product: no decoded copy to write and read back.
+                    int bpr = k / QuantCodec.BLOCK;
+                    byte[] q = s.q(cols * k);
+                    float[] sc = s.sc(cols * bpr);
+                    MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, (long) j0 * k, q, 0, cols * k);
+                    MemorySegment.copy(w.scales(), FL, 4L * j0 * bpr, sc, 0, cols * bpr);
+                    for (int i = 0; i < rows; i++) {
+                        for (int j = 0; j < cols; j++) {
+                            res[i * cols + j] = lanes == 16 ? dotQ8x16(x, i * k, q, j * k, sc, j * bpr, k) : dotQ8x8(x, i * k, q, j * k, sc, j * bpr, k);
+                        }
+                    }
+                } else {
+                    float[] wd = s.w(cols * k);
+                    decodeRows(w, j0, cols, wd, s);
+                    for (int i = 0; i < rows; i++) {
+                        for (int j = 0; j < cols; j++) {
+                            res[i * cols + j] = dot(x, i * k, wd, j * k, k, s.acc);
+                        }
                     }
                 }
                 for (int i = 0; i < rows; i++) {
@@ -251,12 +379,9 @@ public final class LaneKernels implements Kernels {
                 float[] sc = s.sc(rows * bpr);
                 MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, (long) j0 * k, q, 0, n);
                 MemorySegment.copy(w.scales(), FL, 4L * j0 * bpr, sc, 0, rows * bpr);
-                for (int b = 0; b < rows * bpr; b++) {
-                    float f = sc[b];
-                    int o = b * QuantCodec.BLOCK;
-                    for (int p = o; p < o + QuantCodec.BLOCK; p++) {
-                        dst[p] = q[p] * f;
-                    }
+                // Rows of whole blocks follow each other, so element p's scale is block p / 32 of the chunk.
+                for (int p = 0; p < n; p++) {
+                    dst[p] = q[p] * sc[p >> 5];
                 }
             }
             case Q4 -> {

@@ -155,14 +155,22 @@ public final class TransformerModel {
      */
     static MemorySegment sinusoidal(Arena arena, int positions, int d) {
         MemorySegment s = arena.allocate(4L * positions * d, 64);
+        // The divisors once, and a row at a time through a heap array: this runs at every start,
+        // in the interpreter, where a pow and a segment store per element cost tens of milliseconds.
+        double[] div = new double[(d + 1) / 2];
+        for (int i = 0; i < d; i += 2) {
+            div[i / 2] = Math.pow(10000.0, (double) i / d);
+        }
+        float[] row = new float[d];
         for (int p = 0; p < positions; p++) {
             for (int i = 0; i < d; i += 2) {
-                double angle = p / Math.pow(10000.0, (double) i / d);
-                s.setAtIndex(ValueLayout.JAVA_FLOAT, (long) p * d + i, (float) Math.sin(angle));
+                double angle = p / div[i / 2];
+                row[i] = (float) Math.sin(angle);
                 if (i + 1 < d) {
-                    s.setAtIndex(ValueLayout.JAVA_FLOAT, (long) p * d + i + 1, (float) Math.cos(angle));
+                    row[i + 1] = (float) Math.cos(angle);
                 }
             }
+            MemorySegment.copy(row, 0, s, ValueLayout.JAVA_FLOAT, 4L * p * d, d);
         }
         return s;
     }

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
         description = {"Serve translations over HTTP: POST /translate, GET /health, GET /metrics (Prometheus).",
                 "Concurrent requests are translated together in batches; SIGTERM finishes the requests in flight, then exits."})
 public final class ServeCommand implements Callable<Integer> {
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE", description = "The .kawi model.")
+    @Option(names = {"-m", "--model"}, paramLabel = "FILE", description = "The .kawi model. Default: -Dkawi.model, else $KAWI_MODEL, else the bundled models/de-en.kawi.")
     Path model;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR", description = "Address to listen on. Default: ${DEFAULT-VALUE}.")
@@ -61,12 +61,13 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        model = dev.kawi.tools.ModelLocator.ofProcess().resolve(model);
         ServerOptions opts;
         int t = threads == null ? KernelProvider.defaultThreads() : threads;
         TranslatorOptions topts;
         try {
             opts = new ServerOptions(host, port, maxBatch, batchWaitMs, queueSize, maxBodyBytes, maxInputChars, maxTexts, timeoutMs);
-            topts = new TranslatorOptions(t, maxBatch);
+            topts = new TranslatorOptions(t, maxBatch, TranslatorOptions.Warmup.BACKGROUND);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(e.getMessage());
         }
