@@ -52,7 +52,10 @@ public final class Translator implements AutoCloseable {
     private boolean warming;
     private boolean warmupStarted;
 
-    private static final System.Logger LOG = System.getLogger(Translator.class.getName());
+    /** The logger, created on first use (see KernelProvider). */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger(Translator.class.getName());
+    }
     /** How long after the first call a {@link TranslatorOptions.Warmup#DEFERRED} warm-up starts. */
     private static final long DEFERRED_WARMUP_MILLIS = 250;
     /** A warm-up stops (and promotes the vector kernels anyway) after this long. */
@@ -454,13 +457,13 @@ public final class Translator implements AutoCloseable {
             }
             if (!closed) {
                 w.promote();
-                LOG.log(System.Logger.Level.DEBUG, () -> "kernels: " + target.name() + " warm after " + (System.nanoTime() - start) / 1_000_000 + " ms");
+                Log.LOG.log(System.Logger.Level.DEBUG, () -> "kernels: " + target.name() + " warm after " + (System.nanoTime() - start) / 1_000_000 + " ms");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
             // The lane kernels go on serving: same results, only slower.
-            LOG.log(System.Logger.Level.WARNING, "kernels: warm-up failed, staying on " + w.name() + ": " + e);
+            Log.LOG.log(System.Logger.Level.WARNING, "kernels: warm-up failed, staying on " + w.name() + ": " + e);
         } finally {
             boolean release;
             synchronized (lifecycle) {

@@ -78,6 +78,12 @@ public final class Main implements Runnable {
 
     /** Runs the command line with the given streams and returns the exit code (used by tests). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        Integer fast = TranslateCommand.runFast(args, out, err);
+        if (fast != null) {
+            out.flush();
+            err.flush();
+            return fast;
+        }
         Main main = new Main();
         CommandLine cl = new CommandLine(main);
         String only = onlyCommand(args);
@@ -89,20 +95,22 @@ public final class Main implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         // picocli already answers bad usage with 2 and uncaught failures with 1, in every subcommand.
-        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            PrintWriter w = commandLine.getErr();
-            boolean badInput = e instanceof WeightFileException || e instanceof BadInputException;
-            w.println("kawi " + commandLine.getCommandName() + ": error: " + oneLine(e));
-            if (main.verbose) {
-                e.printStackTrace(w);
-            }
-            w.flush();
-            return badInput ? BAD_INPUT : FAILURE;
-        });
+        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> report(commandLine.getErr(), commandLine.getCommandName(), e, main.verbose));
         int code = cl.execute(args);
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** Reports a command's failure on one line (the stack trace too when verbose) and returns its exit code. */
+    static int report(PrintWriter w, String command, Exception e, boolean verbose) {
+        boolean badInput = e instanceof WeightFileException || e instanceof BadInputException;
+        w.println("kawi " + command + ": error: " + oneLine(e));
+        if (verbose) {
+            e.printStackTrace(w);
+        }
+        w.flush();
+        return badInput ? BAD_INPUT : FAILURE;
     }
 
     private static String oneLine(Throwable e) {

@@ -57,8 +57,11 @@ public final class ModelLocator {
                 return p;
             }
         }
-        throw new BadInputException("no model: give -m FILE, or set " + ENV + " (or -D" + PROPERTY + "); the bundled model is missing, tried "
-                + String.join(", ", tried.stream().map(Path::toString).toList()));
+        StringBuilder paths = new StringBuilder();
+        for (Path p : tried) {
+            paths.append(paths.isEmpty() ? "" : ", ").append(p);
+        }
+        throw new BadInputException("no model: give -m FILE, or set " + ENV + " (or -D" + PROPERTY + "); the bundled model is missing, tried " + paths);
     }
 
     private static Path existing(Path p, String source) {
@@ -70,6 +73,7 @@ public final class ModelLocator {
 
     /** Where the bundled model may be, given where the code was loaded from. */
     List<Path> bundledCandidates() {
+        // Plain loops, no streams: this runs on every start of the command line.
         List<Path> out = new ArrayList<>();
         if (codeLocation == null) {
             return out;
@@ -88,7 +92,7 @@ public final class ModelLocator {
             out.add(dir.getParent().resolve(BUNDLED));
         }
         out.add(dir.resolve(BUNDLED));
-        return out.stream().distinct().toList();
+        return out;
     }
 
     /** The jar (or classes folder) this class was loaded from, or null when unknown. */

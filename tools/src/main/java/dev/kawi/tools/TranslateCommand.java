@@ -53,34 +53,34 @@ final class TranslateCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write to FILE (replaced atomically when all is done) instead of stdout.")
     Path output;
 
-    @Option(names = "--beam", defaultValue = "1", paramLabel = "N", description = "Beam size (1 = greedy). Default: ${DEFAULT-VALUE}.")
-    int beam;
+    @Option(names = "--beam", paramLabel = "N", description = "Beam size (1 = greedy). Default: ${DEFAULT-VALUE}.")
+    int beam = 1;
 
-    @Option(names = "--nbest", defaultValue = "1", paramLabel = "N", description = "Hypotheses to print per input (<= beam). Default: ${DEFAULT-VALUE}.")
-    int nBest;
+    @Option(names = "--nbest", paramLabel = "N", description = "Hypotheses to print per input (<= beam). Default: ${DEFAULT-VALUE}.")
+    int nBest = 1;
 
-    @Option(names = "--max-length", defaultValue = "256", paramLabel = "N", description = "Most target tokens. Default: ${DEFAULT-VALUE}.")
-    int maxLength;
+    @Option(names = "--max-length", paramLabel = "N", description = "Most target tokens. Default: ${DEFAULT-VALUE}.")
+    int maxLength = 256;
 
-    @Option(names = "--min-length", defaultValue = "0", paramLabel = "N", description = "Fewest target tokens. Default: ${DEFAULT-VALUE}.")
-    int minLength;
+    @Option(names = "--min-length", paramLabel = "N", description = "Fewest target tokens. Default: ${DEFAULT-VALUE}.")
+    int minLength = 0;
 
-    @Option(names = "--length-penalty", defaultValue = "1.0", paramLabel = "A", description = "Beam length penalty alpha. Default: ${DEFAULT-VALUE}.")
-    float lengthPenalty;
+    @Option(names = "--length-penalty", paramLabel = "A", description = "Beam length penalty alpha. Default: ${DEFAULT-VALUE}.")
+    float lengthPenalty = 1.0f;
 
-    @Option(names = "--coverage-penalty", defaultValue = "0", paramLabel = "B", description = "Beam coverage penalty beta (0 = off). Default: ${DEFAULT-VALUE}.")
-    float coveragePenalty;
+    @Option(names = "--coverage-penalty", paramLabel = "B", description = "Beam coverage penalty beta (0 = off). Default: ${DEFAULT-VALUE}.")
+    float coveragePenalty = 0.0f;
 
-    @Option(names = "--repetition-penalty", defaultValue = "1.0", paramLabel = "P",
+    @Option(names = "--repetition-penalty", paramLabel = "P",
             description = "Penalty on tokens already generated (1 = off). Default: ${DEFAULT-VALUE}.")
-    float repetitionPenalty;
+    float repetitionPenalty = 1.0f;
 
-    @Option(names = "--no-repeat-ngram", defaultValue = "0", paramLabel = "N", description = "No n-gram of this size repeats (0 = off). Default: ${DEFAULT-VALUE}.")
-    int noRepeatNgram;
+    @Option(names = "--no-repeat-ngram", paramLabel = "N", description = "No n-gram of this size repeats (0 = off). Default: ${DEFAULT-VALUE}.")
+    int noRepeatNgram = 0;
 
-    @Option(names = "--sampling-topk", defaultValue = "1", paramLabel = "K",
+    @Option(names = "--sampling-topk", paramLabel = "K",
             description = "1: no sampling; 0: sample from the whole vocabulary; K: from the K most likely tokens. Default: ${DEFAULT-VALUE}.")
-    int samplingTopK;
+    int samplingTopK = 1;
 
     @Option(names = "--sampling-topp", paramLabel = "P", description = "When sampling: from the fewest tokens whose probability reaches P (default 1: all).")
     Float samplingTopP;
@@ -88,12 +88,12 @@ final class TranslateCommand implements Callable<Integer> {
     @Option(names = "--sampling-temperature", paramLabel = "T", description = "When sampling: logits are divided by T (default 1).")
     Float samplingTemperature;
 
-    @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "Random seed for sampling (same seed, same output). Default: ${DEFAULT-VALUE}.")
-    long seed;
+    @Option(names = "--seed", paramLabel = "N", description = "Random seed for sampling (same seed, same output). Default: ${DEFAULT-VALUE}.")
+    long seed = 0;
 
-    @Option(names = "--max-input-length", defaultValue = "1024", paramLabel = "N",
+    @Option(names = "--max-input-length", paramLabel = "N",
             description = "Most source tokens; a longer line is an error naming it unless --truncate. Default: ${DEFAULT-VALUE}.")
-    int maxInputLength;
+    int maxInputLength = 1024;
 
     @Option(names = "--truncate", description = "Cut lines longer than --max-input-length (or the model's positions) instead of failing.")
     boolean truncate;
@@ -106,18 +106,18 @@ final class TranslateCommand implements Callable<Integer> {
             + "attended source token per target token as 'src-tgt' index pairs after a tab (text).")
     boolean alignments;
 
-    @Option(names = "--alignment-layer", defaultValue = "-1", paramLabel = "N",
+    @Option(names = "--alignment-layer", paramLabel = "N",
             description = "Decoder layer of the alignments; negative counts from the end. Default: ${DEFAULT-VALUE} (the last).")
-    int alignmentLayer;
+    int alignmentLayer = -1;
 
-    @Option(names = "--batch-size", defaultValue = "32", paramLabel = "N", description = "Sentences per batch. Default: ${DEFAULT-VALUE}.")
-    int batchSize;
+    @Option(names = "--batch-size", paramLabel = "N", description = "Sentences per batch. Default: ${DEFAULT-VALUE}.")
+    int batchSize = 32;
 
     @Option(names = "--threads", paramLabel = "N", description = "Kernel threads per batch. Default: all cores divided by --parallel.")
     Integer threads;
 
-    @Option(names = "--parallel", defaultValue = "1", paramLabel = "N", description = "Batches translated at the same time. Default: ${DEFAULT-VALUE}.")
-    int parallel;
+    @Option(names = "--parallel", paramLabel = "N", description = "Batches translated at the same time. Default: ${DEFAULT-VALUE}.")
+    int parallel = 1;
 
     @Option(names = "--progress", negatable = true,
             description = "Show (or with --no-progress, never show) the progress line. Default: only when stderr is a terminal.")
@@ -125,6 +125,10 @@ final class TranslateCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    /** The streams when run without picocli ({@link #runFast}); null under picocli, which owns them. */
+    private PrintWriter fastOut;
+    private PrintWriter fastErr;
 
     /** Jackson, created on first use: an ObjectMapper costs a quarter of a second of a cold start, and only --json needs one. */
     private static final class Json {
@@ -146,7 +150,7 @@ final class TranslateCommand implements Callable<Integer> {
             throw new BadInputException("--output must differ from --input (" + input + ")");
         }
         int t = threads != null ? threads : Math.max(1, KernelProvider.defaultThreads() / parallel);
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter err = fastErr != null ? fastErr : spec.commandLine().getErr();
         try (Utf8Lines lines = fromArgs ? null : input != null ? Utf8Lines.open(input) : Utf8Lines.of(System.in, "<stdin>");
              Translator tr = Translator.open(model, new TranslatorOptions(t, batchSize, TranslatorOptions.Warmup.DEFERRED));
              AtomicFile file = output != null ? AtomicFile.create(output) : null) {
@@ -157,7 +161,7 @@ final class TranslateCommand implements Callable<Integer> {
             }
             PrintWriter out = file != null
                     ? new PrintWriter(new BufferedWriter(new OutputStreamWriter(file.stream(), StandardCharsets.UTF_8), 1 << 16))
-                    : spec.commandLine().getOut();
+                    : fastOut != null ? fastOut : spec.commandLine().getOut();
             ProgressBar bar = null;
             if (!fromArgs && (input != null || !Boolean.TRUE.equals(ProgressBar.fdIsTty(0)) || progress != null)
                     && ProgressBar.shouldShow(progress)) {
@@ -182,6 +186,55 @@ final class TranslateCommand implements Callable<Integer> {
             throw new BadInputException(e.getMessage());
         }
         return Main.OK;
+    }
+
+    /**
+     * The common case without picocli: {@code translate [-m FILE] TEXT...}, with nothing else on
+     * the line. Returns the exit code, or null when the arguments need the full parser (any other
+     * option, an {@code @file}, no TEXT). Building picocli's model of the command (reflection over
+     * every option, its converters, its old-bytecode classes loaded and verified) is a third of a
+     * cold start; this runs the same {@link #call()} with the fields' defaults, which are
+     * picocli's defaults too (they are the fields' initial values).
+     */
+    static Integer runFast(String[] args, PrintWriter out, PrintWriter err) {
+        if (args.length < 2 || !args[0].equals("translate")) {
+            return null;
+        }
+        TranslateCommand c = new TranslateCommand();
+        List<String> words = new ArrayList<>();
+        for (int i = 1; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-m") || a.equals("--model")) {
+                if (c.model != null || i + 1 >= args.length || !plain(args[i + 1])) {
+                    return null;
+                }
+                try {
+                    c.model = Path.of(args[++i]);
+                } catch (java.nio.file.InvalidPathException e) {
+                    return null;
+                }
+            } else if (plain(a)) {
+                words.add(a);
+            } else {
+                return null;
+            }
+        }
+        if (words.isEmpty()) {
+            return null;
+        }
+        c.text = words;
+        c.fastOut = out;
+        c.fastErr = err;
+        try {
+            return c.call();
+        } catch (Exception e) {
+            return Main.report(err, "translate", e, false);
+        }
+    }
+
+    /** A word picocli would take as it is: not an option, not an @argument-file, not empty. */
+    private static boolean plain(String a) {
+        return !a.isEmpty() && a.charAt(0) != '-' && a.charAt(0) != '@';
     }
 
     /** The translation options from the flags; an invalid value is a one-line error naming it. */

@@ -19,10 +19,16 @@ public final class Json {
     public static final int MAX_DEPTH = 64;
 
     private final String text;
+    // The text as an array: parsing runs at every start-up, mostly interpreted, where each
+    // String.charAt is several calls; an array access is one bytecode.
+    private final char[] cs;
+    private final int len;
     private int pos;
 
     private Json(String text) {
         this.text = text;
+        this.cs = text.toCharArray();
+        this.len = cs.length;
     }
 
     /** Thrown for malformed JSON; {@link #offset()} is the character index of the problem. */
@@ -46,7 +52,7 @@ public final class Json {
         p.skipWhitespace();
         Object value = p.readValue(0);
         p.skipWhitespace();
-        if (p.pos != text.length()) {
+        if (p.pos != p.len) {
             throw new ParseException("unexpected content after the JSON value", p.pos);
         }
         return value;
@@ -56,10 +62,10 @@ public final class Json {
         if (depth > MAX_DEPTH) {
             throw new ParseException("nesting deeper than " + MAX_DEPTH, pos);
         }
-        if (pos >= text.length()) {
+        if (pos >= len) {
             throw new ParseException("unexpected end of JSON", pos);
         }
-        char c = text.charAt(pos);
+        char c = cs[pos];
         return switch (c) {
             case '{' -> readObject(depth);
             case '[' -> readArray(depth);
@@ -142,10 +148,10 @@ public final class Json {
         StringBuilder sb = null;
         int runStart = pos;
         while (true) {
-            if (pos >= text.length()) {
+            if (pos >= len) {
                 throw new ParseException("unterminated string", start);
             }
-            char c = text.charAt(pos);
+            char c = cs[pos];
             if (c == '"') {
                 String s = sb == null ? text.substring(runStart, pos) : sb.append(text, runStart, pos).toString();
                 pos++;
@@ -160,10 +166,10 @@ public final class Json {
                 }
                 sb.append(text, runStart, pos);
                 pos++;
-                if (pos >= text.length()) {
+                if (pos >= len) {
                     throw new ParseException("unterminated escape", pos);
                 }
-                char e = text.charAt(pos++);
+                char e = cs[pos++];
                 switch (e) {
                     case '"' -> sb.append('"');
                     case '\\' -> sb.append('\\');
@@ -176,7 +182,7 @@ public final class Json {
                     case 'u' -> {
                         char u = readHex4();
                         if (Character.isHighSurrogate(u)) {
-                            if (pos + 1 < text.length() && text.charAt(pos) == '\\' && text.charAt(pos + 1) == 'u') {
+                            if (pos + 1 < len && cs[pos] == '\\' && cs[pos + 1] == 'u') {
                                 pos += 2;
                                 char low = readHex4();
                                 if (!Character.isLowSurrogate(low)) {
@@ -202,12 +208,12 @@ public final class Json {
     }
 
     private char readHex4() throws ParseException {
-        if (pos + 4 > text.length()) {
+        if (pos + 4 > len) {
             throw new ParseException("truncated \\u escape", pos);
         }
         int v = 0;
         for (int i = 0; i < 4; i++) {
-            int d = Character.digit(text.charAt(pos + i), 16);
+            int d = Character.digit(cs[pos + i], 16);
             if (d < 0) {
                 throw new ParseException("invalid hex digit in \\u escape", pos + i);
             }
@@ -255,6 +261,15 @@ public final class Json {
                 pos++;
             }
         }
+        if (integral && pos - start <= 18) {
+            // Up to 18 digits fit a long: no substring, no parse.
+            boolean negative = cs[start] == '-';
+            long v = 0;
+            for (int i = negative ? start + 1 : start; i < pos; i++) {
+                v = v * 10 + (cs[i] - '0');
+            }
+            return negative ? -v : v;
+        }
         String s = text.substring(start, pos);
         if (integral && s.length() <= 20) {
             try {
@@ -282,7 +297,7 @@ public final class Json {
     }
 
     private char peek() {
-        return pos < text.length() ? text.charAt(pos) : '\0';
+        return pos < len ? cs[pos] : '\0';
     }
 
     private static boolean isDigit(char c) {
@@ -290,8 +305,8 @@ public final class Json {
     }
 
     private void skipWhitespace() {
-        while (pos < text.length()) {
-            char c = text.charAt(pos);
+        while (pos < len) {
+            char c = cs[pos];
             if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
                 pos++;
             } else {

@@ -45,14 +45,35 @@ public final class RandomModels {
      * stay F32, with norm gains near 1 and biases near 0, random so that tests see their effect.
      */
     public static void write(Path out, ModelConfig config, DType matrixType, long seed) throws IOException {
+        write(out, config, matrixType, seed, byteTokenizer(config.vocabSize()), Map.of());
+    }
+
+    /**
+     * {@link #write(Path, ModelConfig, DType, long)} with a given tokenizer (its size must be the
+     * vocabulary size) and some 1-D tensors given instead of random ones ({@code vectors}: name to
+     * values), e.g. an output bias that makes a random model stop early.
+     */
+    public static void write(Path out, ModelConfig config, DType matrixType, long seed, TokenizerSpec tokenizer,
+                             Map<String, float[]> vectors) throws IOException {
+        if (tokenizer.size() != config.vocabSize()) {
+            throw new IllegalArgumentException("the tokenizer has " + tokenizer.size() + " pieces, the config's vocabulary " + config.vocabSize());
+        }
         Map<String, long[]> tensors = config.expectedTensors();
+        for (Map.Entry<String, float[]> e : vectors.entrySet()) {
+            long[] shape = tensors.get(e.getKey());
+            if (shape == null || shape.length != 1 || shape[0] != e.getValue().length) {
+                throw new IllegalArgumentException(e.getKey() + ": not a 1-D tensor of " + e.getValue().length + " values in this config");
+            }
+        }
         try (KawiWriter w = KawiWriter.create(out)) {
             for (Map.Entry<String, long[]> e : tensors.entrySet()) {
                 String name = e.getKey();
                 long[] shape = e.getValue();
                 // One stream per tensor, derived from its name, so adding a tensor does not shift the others.
                 SplittableRandom rnd = new SplittableRandom(seed ^ (name.hashCode() * 0x9E3779B97F4A7C15L));
-                if (shape.length == 1) {
+                if (vectors.containsKey(name)) {
+                    w.writeFloats(name, DType.F32, shape, vectors.get(name));
+                } else if (shape.length == 1) {
                     float[] v = new float[(int) shape[0]];
                     boolean gain = name.endsWith("norm.weight");
                     for (int i = 0; i < v.length; i++) {
@@ -73,7 +94,7 @@ public final class RandomModels {
             provenance.put("generator", "RandomModels");
             provenance.put("seed", seed);
             provenance.put("matrix_dtype", matrixType.name());
-            w.finish(config, byteTokenizer(config.vocabSize()), provenance);
+            w.finish(config, tokenizer, provenance);
         }
     }
 }

@@ -82,15 +82,16 @@ public record TokenizerSpec(
             if (merges.length % 2 != 0) {
                 throw new MetadataException("tokenizer.merges", "odd number of ids");
             }
+            // Field names are built only for an error: this loop runs at every model load.
             for (int i = 0; i < merges.length; i += 2) {
                 int l = merges[i];
                 int r = merges[i + 1];
-                String field = "tokenizer.merges[" + (i / 2) + "]";
                 if (l < 0 || l >= pieces.size() || r < 0 || r >= pieces.size()) {
-                    throw new MetadataException(field, "id out of range [0, " + pieces.size() + ")");
+                    throw new MetadataException("tokenizer.merges[" + (i / 2) + "]", "id out of range [0, " + pieces.size() + ")");
                 }
-                if (!seen.containsKey(pieces.get(l) + pieces.get(r))) {
-                    throw new MetadataException(field, "merged piece \"" + pieces.get(l) + pieces.get(r) + "\" is not in the vocabulary");
+                if (!seen.containsKey(pieces.get(l).concat(pieces.get(r)))) {
+                    throw new MetadataException("tokenizer.merges[" + (i / 2) + "]",
+                            "merged piece \"" + pieces.get(l) + pieces.get(r) + "\" is not in the vocabulary");
                 }
             }
             merges = merges.clone();
@@ -101,7 +102,9 @@ public record TokenizerSpec(
 
     /** The piece naming byte b in byte fallback, e.g. {@code <0x0A>}. */
     public static String bytePiece(int b) {
-        return String.format(Locale.ROOT, "<0x%02X>", b);
+        // Not String.format: this runs 256 times at every model load, and a cold Formatter costs milliseconds.
+        final String hex = "0123456789ABCDEF";
+        return new String(new char[] {'<', '0', 'x', hex.charAt((b >> 4) & 0xF), hex.charAt(b & 0xF), '>'});
     }
 
     /** Number of pieces (the vocabulary size). */
@@ -136,7 +139,8 @@ public record TokenizerSpec(
         List<Object> rawPieces = Fields.array(m, p, "pieces");
         List<String> pieces = new ArrayList<>(rawPieces.size());
         for (int i = 0; i < rawPieces.size(); i++) {
-            pieces.add(Fields.stringValue(rawPieces.get(i), "tokenizer.pieces[" + i + "]"));
+            Object v = rawPieces.get(i);
+            pieces.add(v instanceof String str ? str : Fields.stringValue(v, "tokenizer.pieces[" + i + "]"));
         }
         float[] scores = null;
         if (m.get("scores") != null) {
@@ -158,6 +162,13 @@ public record TokenizerSpec(
             List<Object> raw = Fields.array(m, p, "merges");
             merges = new int[raw.size() * 2];
             for (int i = 0; i < raw.size(); i++) {
+                // The common case checked inline; the field name is built only for an error.
+                if (raw.get(i) instanceof List<?> pair && pair.size() == 2 && pair.get(0) instanceof Long l && pair.get(1) instanceof Long r
+                        && l >= 0 && l <= Integer.MAX_VALUE && r >= 0 && r <= Integer.MAX_VALUE) {
+                    merges[2 * i] = (int) (long) l;
+                    merges[2 * i + 1] = (int) (long) r;
+                    continue;
+                }
                 String f = "tokenizer.merges[" + i + "]";
                 List<Object> pair = Fields.array(raw.get(i), f);
                 if (pair.size() != 2) {

@@ -18,7 +18,10 @@ public final class KernelProvider {
     /** System property with the default thread count. */
     public static final String THREADS_PROPERTY = "kawi.threads";
     private static final String VECTOR_CLASS = "dev.kawi.runtime.kernels.simd.VectorKernels";
-    private static final System.Logger LOG = System.getLogger(KernelProvider.class.getName());
+    /** The logger, created on first use: creating one starts the logging framework, tens of milliseconds of a cold start. */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger(KernelProvider.class.getName());
+    }
 
     private static final ConcurrentHashMap<Integer, Kernels> BY_THREADS = new ConcurrentHashMap<>();
     private static volatile String choice;
@@ -81,7 +84,7 @@ public final class KernelProvider {
             } catch (NumberFormatException ignored) {
                 // fall through to the warning
             }
-            LOG.log(Level.WARNING, "ignoring -D" + THREADS_PROPERTY + "=" + p + ": not a positive integer");
+            Log.LOG.log(Level.WARNING, "ignoring -D" + THREADS_PROPERTY + "=" + p + ": not a positive integer");
         }
         return Runtime.getRuntime().availableProcessors();
     }
@@ -105,7 +108,7 @@ public final class KernelProvider {
         switch (forced) {
             case "scalar" -> {
                 choice = "scalar (forced by -D" + KERNELS_PROPERTY + "=scalar)";
-                LOG.log(Level.DEBUG, "kernels: " + choice);
+                Log.LOG.log(Level.DEBUG, "kernels: " + choice);
                 return new ScalarKernels();
             }
             case "vector", "auto" -> {
@@ -114,7 +117,7 @@ public final class KernelProvider {
                     try {
                         Kernels k = (Kernels) Class.forName(VECTOR_CLASS).getConstructor(int.class).newInstance(threads);
                         choice = k.name();
-                        LOG.log(Level.DEBUG, "kernels: " + choice);
+                        Log.LOG.log(Level.DEBUG, "kernels: " + choice);
                         return k;
                     } catch (ReflectiveOperationException | LinkageError e) {
                         why = "cannot load the vector kernels: " + e;
@@ -124,7 +127,7 @@ public final class KernelProvider {
                     throw new IllegalStateException("-D" + KERNELS_PROPERTY + "=vector, but " + why);
                 }
                 choice = "scalar: " + why;
-                LOG.log(Level.WARNING, "kernels: falling back to scalar code (slow): " + why
+                Log.LOG.log(Level.WARNING, "kernels: falling back to scalar code (slow): " + why
                         + "; start the JVM with --add-modules=jdk.incubator.vector");
                 return new ScalarKernels();
             }
