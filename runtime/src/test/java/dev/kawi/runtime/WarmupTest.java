@@ -30,7 +30,9 @@ class WarmupTest {
     @BeforeAll
     static void write() throws Exception {
         model = dir.resolve("w.kawi");
-        ModelConfig c = new ModelConfig(2, 2, 64, 4, 128, 400, 128, ModelConfig.NormPlacement.PRE, true, true, 1e-5f,
+        // Wide enough that the vector kernels are clearly faster than the lane kernels once
+        // compiled: the warm-up switches only then.
+        ModelConfig c = new ModelConfig(2, 2, 256, 4, 512, 2000, 128, ModelConfig.NormPlacement.PRE, true, true, 1e-5f,
                 ModelConfig.Activation.GELU, ModelConfig.EmbeddingScale.SQRT_D_MODEL, ModelConfig.Positions.SINUSOIDAL,
                 true, true, true, true, 0, 1, 2, 3, 1);
         RandomModels.write(model, c, DType.Q4, 9);

@@ -78,7 +78,8 @@ public final class ModelLocator {
         if (codeLocation == null) {
             return out;
         }
-        Path dir = Files.isDirectory(codeLocation) ? codeLocation : codeLocation.toAbsolutePath().getParent();
+        // The jar, or the classes folder (tests, an IDE), sits in tools/target/.
+        Path dir = codeLocation.toAbsolutePath().getParent();
         if (dir == null) {
             return out;
         }

@@ -274,4 +274,72 @@ class TranslateCommandTest {
         CliTest.Run off = CliTest.kawi("translate", "-m", model.toString(), "--max-length", "3", "-i", input.toString(), "--no-progress");
         assertEquals("", off.err());
     }
+
+    @Test
+    void oneSentenceRunsWithoutPicocliAndPrintsWhatPicocliWould() {
+        // Without options beyond -m it takes the fast path; an explicit default option takes picocli's.
+        CliTest.Run fast = CliTest.kawi("translate", "-m", model.toString(), "Guten", "Morgen.");
+        CliTest.Run full = CliTest.kawi("translate", "-m", model.toString(), "--beam", "1", "Guten", "Morgen.");
+        assertEquals(0, fast.code(), fast.err());
+        assertEquals(0, full.code(), full.err());
+        assertEquals(full.out(), fast.out());
+        assertEquals(full.err(), fast.err());
+        assertTrue(!fast.out().isBlank());
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        Integer code = TranslateCommand.runFast(new String[] {"translate", "--model", model.toString(), "Guten", "Morgen."},
+                new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+        assertEquals(0, code, err.toString());
+        assertEquals(full.out(), out.toString());
+    }
+
+    @Test
+    void theFastPathLeavesEverythingElseToPicocli() {
+        java.io.PrintWriter sink = new java.io.PrintWriter(new java.io.StringWriter());
+        for (String[] args : new String[][] {{"translate"}, {"translate", "-m", "x.kawi"}, {"translate", "--json", "Hallo"},
+                {"translate", "@args.txt"}, {"translate", "-m", "--json", "Hallo"}, {"translate", "-m", "a.kawi", "-m", "b.kawi", "Hallo"},
+                {"translate", "Hallo", "-i", "in.txt"}, {"translate", ""}, {"inspect", "Hallo"}, {"--verbose", "translate", "Hallo"},
+                {"translate", "--help"}, {"translate", "-m"}}) {
+            assertEquals(null, TranslateCommand.runFast(args, sink, sink), String.join(" ", args));
+        }
+    }
+
+    @Test
+    void fieldDefaultsArePicocliDefaults() throws Exception {
+        // The fast path runs a plain new TranslateCommand(): its fields must be what picocli sets.
+        TranslateCommand parsed = new TranslateCommand();
+        new picocli.CommandLine(parsed).parseArgs("-m", "m.kawi", "Hallo");
+        TranslateCommand plain = new TranslateCommand();
+        int checked = 0;
+        for (java.lang.reflect.Field f : TranslateCommand.class.getDeclaredFields()) {
+            if (f.isAnnotationPresent(picocli.CommandLine.Option.class) && !f.getName().equals("model")) {
+                f.setAccessible(true);
+                assertEquals(f.get(parsed), f.get(plain), f.getName());
+                checked++;
+            }
+        }
+        assertTrue(checked >= 20, "checked " + checked + " options");
+    }
+
+    @Test
+    void aModelNamedByTheSystemPropertyMustExist() {
+        String old = System.getProperty(ModelLocator.PROPERTY);
+        System.setProperty(ModelLocator.PROPERTY, dir.resolve("missing.kawi").toString());
+        try {
+            CliTest.Run r = CliTest.kawi("translate", "Hallo");
+            assertEquals(Main.BAD_INPUT, r.code());
+            assertEquals("kawi translate: error: no model at " + dir.resolve("missing.kawi") + " (named by -Dkawi.model)", r.err().strip());
+            System.setProperty(ModelLocator.PROPERTY, model.toString());
+            r = CliTest.kawi("translate", "Guten", "Morgen.");
+            assertEquals(0, r.code(), r.err());
+            CliTest.Run explicit = CliTest.kawi("translate", "-m", model.toString(), "Guten", "Morgen.");
+            assertEquals(explicit.out(), r.out());
+        } finally {
+            if (old == null) {
+                System.clearProperty(ModelLocator.PROPERTY);
+            } else {
+                System.setProperty(ModelLocator.PROPERTY, old);
+            }
+        }
+    }
 }

@@ -100,7 +100,11 @@ public final class KawiFile implements AutoCloseable {
                 throw new WeightFileException(path, "truncated: the file has " + size + " bytes, less than the " + HEADER_SIZE + "-byte header", "offset " + size);
             }
             MemorySegment mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            Header h = readHeader(path, mapped, size);
+            // The header through a heap buffer: the first typed access to a memory segment
+            // builds var handles, which costs more at start-up than the whole header check.
+            byte[] head = new byte[HEADER_SIZE];
+            MemorySegment.copy(mapped, ValueLayout.JAVA_BYTE, 0, head, 0, HEADER_SIZE);
+            Header h = readHeader(path, head, size);
             byte[] metaBytes = new byte[(int) h.metadataSize];
             MemorySegment.copy(mapped, ValueLayout.JAVA_BYTE, h.metadataOffset, metaBytes, 0, metaBytes.length);
             long crc = Checksums.crc32c(metaBytes, 0, metaBytes.length);
@@ -133,14 +137,15 @@ public final class KawiFile implements AutoCloseable {
         }
     }
 
-    private static Header readHeader(Path path, MemorySegment m, long size) throws WeightFileException {
+    private static Header readHeader(Path path, byte[] head, long size) throws WeightFileException {
+        ByteBuffer m = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < MAGIC.length; i++) {
-            if (m.get(ValueLayout.JAVA_BYTE, i) != MAGIC[i]) {
+            if (head[i] != MAGIC[i]) {
                 throw new WeightFileException(path, "not a .kawi file: wrong magic bytes", "offset " + i);
             }
         }
-        int major = Short.toUnsignedInt(m.get(QuantCodec.I16_LE, 8));
-        int minor = Short.toUnsignedInt(m.get(QuantCodec.I16_LE, 10));
+        int major = Short.toUnsignedInt(m.getShort(8));
+        int minor = Short.toUnsignedInt(m.getShort(10));
         if (major > VERSION_MAJOR) {
             throw new WeightFileException(path, "format version " + major + "." + minor + " is newer than this reader ("
                     + VERSION_MAJOR + "." + VERSION_MINOR + "); upgrade Kawi to read it", "offset 8");
@@ -148,18 +153,18 @@ public final class KawiFile implements AutoCloseable {
         if (major < 1) {
             throw new WeightFileException(path, "invalid format major version " + major, "offset 8");
         }
-        long headerCrc = Integer.toUnsignedLong(m.get(U32, 60));
-        long actualCrc = Checksums.crc32c(m.asSlice(0, 60));
+        long headerCrc = Integer.toUnsignedLong(m.getInt(60));
+        long actualCrc = Checksums.crc32c(head, 0, 60);
         if (headerCrc != actualCrc) {
             throw new WeightFileException(path, String.format("header checksum mismatch: CRC-32C is %08x, header says %08x", actualCrc, headerCrc), "offset 60");
         }
-        long headerSize = Integer.toUnsignedLong(m.get(U32, 12));
-        long fileSize = m.get(U64, 16);
-        long metaOff = m.get(U64, 24);
-        long metaSize = m.get(U64, 32);
-        long dataOff = m.get(U64, 40);
-        long dataSize = m.get(U64, 48);
-        long metaCrc = Integer.toUnsignedLong(m.get(U32, 56));
+        long headerSize = Integer.toUnsignedLong(m.getInt(12));
+        long fileSize = m.getLong(16);
+        long metaOff = m.getLong(24);
+        long metaSize = m.getLong(32);
+        long dataOff = m.getLong(40);
+        long dataSize = m.getLong(48);
+        long metaCrc = Integer.toUnsignedLong(m.getInt(56));
         if (headerSize < HEADER_SIZE) {
             throw new WeightFileException(path, "header size " + headerSize + " is below " + HEADER_SIZE, "offset 12");
         }

@@ -92,15 +92,16 @@ public final class KernelProvider {
     /**
      * Kernels that compute exactly what {@code get(threads)} computes but are fast from the first
      * call in a fresh JVM: a {@link WarmingKernels} that serves calls with {@link LaneKernels} until
-     * it is promoted to {@code get(threads)}. When the vector kernels are not the choice, simply
-     * {@code get(threads)}.
+     * it is promoted to {@code get(threads)}. When the vector kernels are not the choice, or are
+     * forced ({@code -Dkawi.kernels=vector}: from the first call), simply {@code get(threads)}.
      */
     public static Kernels warming(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, was " + threads);
         }
         int lanes = vectorLanes();
-        return lanes == 0 ? get(threads) : new WarmingKernels(new LaneKernels(lanes), threads);
+        boolean forcedVector = System.getProperty(KERNELS_PROPERTY, "auto").trim().equalsIgnoreCase("vector");
+        return lanes == 0 || forcedVector ? get(threads) : new WarmingKernels(new LaneKernels(lanes), threads);
     }
 
     private static Kernels create(int threads) {

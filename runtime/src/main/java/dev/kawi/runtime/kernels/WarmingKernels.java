@@ -40,6 +40,11 @@ public final class WarmingKernels implements Kernels {
         return t;
     }
 
+    /** The kernels calls go to until promotion. */
+    public LaneKernels cold() {
+        return cold;
+    }
+
     /** From now on, calls go to {@link #target()}. */
     public void promote() {
         current = target();

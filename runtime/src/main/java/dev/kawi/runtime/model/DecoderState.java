@@ -224,7 +224,7 @@ public final class DecoderState {
         System.arraycopy(input, 0, tokens, 0, n);
         k.embedding(m.decoderEmbed(), tokens, 0, n, m.embeddingScale(), x, 0, d);
         for (int i = 0; i < n; i++) {
-            k.add(x, (long) i * d, x, (long) i * d, m.decoderPositions(), (long) t * d, d);
+            k.add(x, (long) i * d, x, (long) i * d, m.decoderPositions(t + 1), (long) t * d, d);
             selfRows[i * maxSteps + t] = t * capacity + i;
             selfLens[i] = t + 1;
         }

@@ -47,7 +47,7 @@ public final class Encoder {
 
         k.embedding(m.encoderEmbed(), flat, 0, rows, m.embeddingScale(), x, 0, d);
         for (int b = 0; b < batch; b++) {
-            k.add(x, (long) b * srcLen * d, x, (long) b * srcLen * d, m.encoderPositions(), 0, (long) srcLen * d);
+            k.add(x, (long) b * srcLen * d, x, (long) b * srcLen * d, m.encoderPositions(srcLen), 0, (long) srcLen * d);
         }
         boolean pre = c.norm() == ModelConfig.NormPlacement.PRE;
         float eps = c.layerNormEps();

@@ -43,6 +43,8 @@ public final class TransformerModel {
     private final MemorySegment outputBias;
     private final MemorySegment encoderPositions;
     private final MemorySegment decoderPositions;
+    /** The sinusoidal table, filled up to the longest position asked for; null with stored positions. */
+    private final Sinusoids sinusoids;
     private final EncoderLayer[] encoder;
     private final DecoderLayer[] decoder;
     private final Norm encoderFinalNorm;
@@ -67,9 +69,11 @@ public final class TransformerModel {
         output = c.tiedOutput() ? decoderEmbed : b.matrix("output.weight");
         outputBias = c.outputBias() ? b.vector("output.bias") : null;
         if (c.positions() == ModelConfig.Positions.SINUSOIDAL) {
-            encoderPositions = sinusoidal(arena, c.maxPositions(), c.dModel());
+            sinusoids = new Sinusoids(arena, c.maxPositions(), c.dModel());
+            encoderPositions = sinusoids.table;
             decoderPositions = encoderPositions;
         } else {
+            sinusoids = null;
             encoderPositions = b.vectorRows("encoder.positions");
             decoderPositions = b.vectorRows("decoder.positions");
         }
@@ -151,28 +155,55 @@ public final class TransformerModel {
 
     /**
      * The paper's sinusoidal table [positions, d]: PE(p, 2i) = sin(p / 10000^(2i/d)),
-     * PE(p, 2i+1) = cos(p / 10000^(2i/d)), computed in double and rounded to float.
+     * PE(p, 2i+1) = cos(p / 10000^(2i/d)), computed in double and rounded to float. Rows are
+     * computed when first needed: a short sentence needs a few of the hundreds, and the whole table
+     * (a sine and a cosine per element, mostly interpreted at start-up) cost tens of milliseconds.
      */
-    static MemorySegment sinusoidal(Arena arena, int positions, int d) {
-        MemorySegment s = arena.allocate(4L * positions * d, 64);
-        // The divisors once, and a row at a time through a heap array: this runs at every start,
-        // in the interpreter, where a pow and a segment store per element cost tens of milliseconds.
-        double[] div = new double[(d + 1) / 2];
-        for (int i = 0; i < d; i += 2) {
-            div[i / 2] = Math.pow(10000.0, (double) i / d);
-        }
-        float[] row = new float[d];
-        for (int p = 0; p < positions; p++) {
+    static final class Sinusoids {
+        final MemorySegment table;
+        private final int positions;
+        private final int d;
+        private final double[] div;
+        private volatile int ready;
+
+        Sinusoids(Arena arena, int positions, int d) {
+            this.table = arena.allocate(4L * positions * d, 64);
+            this.positions = positions;
+            this.d = d;
+            this.div = new double[(d + 1) / 2];
             for (int i = 0; i < d; i += 2) {
-                double angle = p / div[i / 2];
-                row[i] = (float) Math.sin(angle);
-                if (i + 1 < d) {
-                    row[i + 1] = (float) Math.cos(angle);
-                }
+                div[i / 2] = Math.pow(10000.0, (double) i / d);
             }
-            MemorySegment.copy(row, 0, s, ValueLayout.JAVA_FLOAT, 4L * p * d, d);
         }
-        return s;
+
+        /** The table, with at least its first {@code rows} rows computed. */
+        MemorySegment rows(int rows) {
+            if (rows > ready) {
+                fill(rows);
+            }
+            return table;
+        }
+
+        private synchronized void fill(int rows) {
+            int from = ready;
+            // Ahead by doubling, so decoding one position at a time locks only a few times.
+            int to = Math.min(positions, Math.max(rows, Math.max(32, 2 * from)));
+            if (to <= from) {
+                return;
+            }
+            float[] row = new float[d];
+            for (int p = from; p < to; p++) {
+                for (int i = 0; i < d; i += 2) {
+                    double angle = p / div[i / 2];
+                    row[i] = (float) Math.sin(angle);
+                    if (i + 1 < d) {
+                        row[i + 1] = (float) Math.cos(angle);
+                    }
+                }
+                MemorySegment.copy(row, 0, table, ValueLayout.JAVA_FLOAT, 4L * p * d, d);
+            }
+            ready = to;
+        }
     }
 
     /** The architecture. */
@@ -196,12 +227,14 @@ public final class TransformerModel {
         return outputBias;
     }
 
-    MemorySegment encoderPositions() {
-        return encoderPositions;
+    /** The encoder's position table, valid for its first {@code rows} rows at least. */
+    MemorySegment encoderPositions(int rows) {
+        return sinusoids != null ? sinusoids.rows(rows) : encoderPositions;
     }
 
-    MemorySegment decoderPositions() {
-        return decoderPositions;
+    /** The decoder's position table, valid for its first {@code rows} rows at least. */
+    MemorySegment decoderPositions(int rows) {
+        return sinusoids != null ? sinusoids.rows(rows) : decoderPositions;
     }
 
     EncoderLayer[] encoderLayers() {
