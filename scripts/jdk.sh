@@ -10,9 +10,16 @@ kawi_java_major() {
   local home="$1"
   [ -x "$home/bin/java" ] && [ -x "$home/bin/javac" ] || return 0
   local release="$home/release"
-  local v=""
+  local v="" line
+  # Bash builtins only (no sed, no subshell): ./kawi runs this on every start.
   if [ -r "$release" ]; then
-    v=$(sed -n 's/^JAVA_VERSION="\([^"]*\)".*/\1/p' "$release" | head -n 1)
+    while IFS= read -r line || [ -n "$line" ]; do
+      if [[ $line == JAVA_VERSION=\"* ]]; then
+        v=${line#JAVA_VERSION=\"}
+        v=${v%%\"*}
+        break
+      fi
+    done < "$release"
   fi
   if [ -z "$v" ]; then
     v=$("$home/bin/java" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n 1)
@@ -26,10 +33,11 @@ kawi_find_jdk() {
   # An explicit choice wins when it is new enough: JAVA_HOME, then the java on PATH.
   local preferred=()
   [ -n "${JAVA_HOME:-}" ] && preferred+=("$JAVA_HOME")
-  if command -v java >/dev/null 2>&1; then
-    local j
-    j=$(readlink -f "$(command -v java)" 2>/dev/null || command -v java)
-    preferred+=("$(dirname "$(dirname "$j")")")
+  local j
+  if j=$(command -v java 2>/dev/null); then
+    [ -L "$j" ] && j=$(readlink -f "$j" 2>/dev/null || echo "$j")
+    j=${j%/*}
+    preferred+=("${j%/*}")
   fi
   for home in "${preferred[@]}"; do
     major=$(kawi_java_major "$home")

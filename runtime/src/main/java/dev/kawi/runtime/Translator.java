@@ -21,7 +21,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -82,6 +81,9 @@ public final class Translator implements AutoCloseable {
 
     /** Opens a model: maps and validates the file (tensor bytes are read lazily, by the kernels). */
     public static Translator open(Path model, TranslatorOptions options) throws WeightFileException {
+        if (options.warmup() != TranslatorOptions.Warmup.NONE) {
+            KernelProvider.prefetchVectorLanes(); // overlaps with reading the file
+        }
         KawiFile f = KawiFile.open(model);
         try {
             return new Translator(f, options);
@@ -131,12 +133,18 @@ public final class Translator implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             src[i] = sourceIds(texts.get(i), opts, i);
         }
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
         // Longest first (blank inputs, which need no model, count as empty); ties keep input order.
-        Arrays.sort(order, Comparator.comparingInt((Integer i) -> src[i] == null ? 0 : -src[i].length).thenComparingInt(i -> i));
+        // Sorted as primitive keys (length descending, then index): no comparator lambdas to link at start-up.
+        long[] keys = new long[n];
+        for (int i = 0; i < n; i++) {
+            long len = src[i] == null ? 0 : src[i].length;
+            keys[i] = ((long) Integer.MAX_VALUE - len) << 32 | i;
+        }
+        Arrays.sort(keys);
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = (int) keys[i];
+        }
         Translation[] out = new Translation[n];
         for (int start = 0; start < n; start += options.maxBatchSize()) {
             int end = Math.min(n, start + options.maxBatchSize());
@@ -150,7 +158,11 @@ public final class Translator implements AutoCloseable {
                 }
             }
             if (!batch.isEmpty()) {
-                List<List<Hypothesis>> res = decode(batch.stream().map(i -> src[i]).toArray(int[][]::new), opts, null);
+                int[][] ids = new int[batch.size()][];
+                for (int b = 0; b < ids.length; b++) {
+                    ids[b] = src[batch.get(b)];
+                }
+                List<List<Hypothesis>> res = decode(ids, opts, null);
                 for (int b = 0; b < batch.size(); b++) {
                     out[batch.get(b)] = toTranslation(res.get(b), opts.decoding(), src[batch.get(b)]);
                 }

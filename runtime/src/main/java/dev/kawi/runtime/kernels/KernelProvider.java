@@ -56,6 +56,32 @@ public final class KernelProvider {
      */
     public static int vectorLanes() {
         int l = vectorLanes;
+        return l >= 0 ? l : findVectorLanes();
+    }
+
+    /**
+     * Starts finding {@link #vectorLanes()} on a background thread, for a caller with other work
+     * to do first: it loads and initializes the Vector API's classes, tens of milliseconds of a
+     * cold start that can overlap with reading a model.
+     */
+    public static void prefetchVectorLanes() {
+        if (vectorLanes < 0) {
+            Thread t = new Thread(new LanesPrefetch(), "kawi-lanes");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /** A class rather than a lambda: nothing to link at start-up. */
+    private static final class LanesPrefetch implements Runnable {
+        @Override
+        public void run() {
+            vectorLanes();
+        }
+    }
+
+    private static synchronized int findVectorLanes() {
+        int l = vectorLanes;
         if (l >= 0) {
             return l;
         }

@@ -19,7 +19,14 @@ public final class LogitsProcessor {
     public LogitsProcessor(DecodingOptions options, int eosId) {
         this.o = options;
         this.eosId = eosId;
-        this.suppressed = options.suppressedTokens().stream().mapToInt(Integer::intValue).sorted().toArray();
+        // A loop, not a stream: this runs on every call, the first one at start-up.
+        int[] sup = new int[options.suppressedTokens().size()];
+        int k = 0;
+        for (int id : options.suppressedTokens()) {
+            sup[k++] = id;
+        }
+        java.util.Arrays.sort(sup);
+        this.suppressed = sup;
         this.prefix = options.prefix();
     }
 
