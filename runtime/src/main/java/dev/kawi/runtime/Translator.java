@@ -44,7 +44,8 @@ public final class Translator implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final Kernels kernels;
     private final TranslatorOptions options;
-    private final ExecutorService async;
+    /** The threads of translateAsync, created on its first use (most callers never need them). */
+    private ExecutorService async;
     /** Guards {@link #closed}, {@link #warming} and {@link #warmupStarted}. */
     private final Object lifecycle = new Object();
     private volatile boolean closed;
@@ -56,7 +57,7 @@ public final class Translator implements AutoCloseable {
         static final System.Logger LOG = System.getLogger(Translator.class.getName());
     }
     /** How long after the first call a {@link TranslatorOptions.Warmup#DEFERRED} warm-up starts. */
-    private static final long DEFERRED_WARMUP_MILLIS = 250;
+    private static final long DEFERRED_WARMUP_MILLIS = 1000;
     /** A warm-up gives up after this long (promoting the vector kernels only if they were faster). */
     private static final long WARMUP_LIMIT_NANOS = 30_000_000_000L;
 
@@ -68,7 +69,6 @@ public final class Translator implements AutoCloseable {
         this.tokenizer = Tokenizer.create(file.tokenizer());
         this.kernels = options.warmup() == TranslatorOptions.Warmup.NONE ? KernelProvider.get(options.threads())
                 : KernelProvider.warming(options.threads());
-        this.async = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("kawi-translate-", 0).factory());
         if (options.warmup() == TranslatorOptions.Warmup.BACKGROUND) {
             startWarmup(0);
         }
@@ -173,13 +173,13 @@ public final class Translator implements AutoCloseable {
 
     /** {@link #translate(String, TranslationOptions)} on a worker thread. */
     public CompletableFuture<Translation> translateAsync(String text, TranslationOptions opts) {
-        return CompletableFuture.supplyAsync(() -> translate(text, opts), async);
+        return CompletableFuture.supplyAsync(() -> translate(text, opts), async());
     }
 
     /** {@link #translate(List, TranslationOptions)} on a worker thread. */
     public CompletableFuture<List<Translation>> translateAsync(List<String> texts, TranslationOptions opts) {
         List<String> copy = List.copyOf(texts);
-        return CompletableFuture.supplyAsync(() -> translate(copy, opts), async);
+        return CompletableFuture.supplyAsync(() -> translate(copy, opts), async());
     }
 
     /**
@@ -423,7 +423,32 @@ public final class Translator implements AutoCloseable {
             }
             warmupStarted = true;
         }
-        Thread.ofPlatform().daemon().name("kawi-warmup").start(() -> warmUp(w, delayMillis));
+        Thread t = new Thread(new WarmupTask(w, delayMillis), "kawi-warmup");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** The warm-up task: a class rather than a lambda, so that starting it links nothing. */
+    private final class WarmupTask implements Runnable {
+        private final WarmingKernels kernels;
+        private final long delayMillis;
+
+        WarmupTask(WarmingKernels kernels, long delayMillis) {
+            this.kernels = kernels;
+            this.delayMillis = delayMillis;
+        }
+
+        @Override
+        public void run() {
+            warmUp(kernels, delayMillis);
+        }
+    }
+
+    private synchronized ExecutorService async() {
+        if (async == null) {
+            async = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("kawi-translate-", 0).factory());
+        }
+        return async;
     }
 
     /**
@@ -542,7 +567,11 @@ public final class Translator implements AutoCloseable {
     }
 
     private void release() {
-        async.shutdown();
+        synchronized (this) {
+            if (async != null) {
+                async.shutdown();
+            }
+        }
         modelArena.close();
         file.close();
     }

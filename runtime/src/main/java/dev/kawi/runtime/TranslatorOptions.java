@@ -22,7 +22,7 @@ public record TranslatorOptions(int threads, int maxBatchSize, Warmup warmup) {
         /** The lane kernels until the vector kernels, warmed up at once on a background thread, are ready: servers. */
         BACKGROUND,
         /**
-         * The lane kernels; the background warm-up starts only once the first call is 250 ms old, so
+         * The lane kernels; the background warm-up starts only once the first call is a second old, so
          * a process that translates one sentence and exits never pays for it: command lines and
          * serverless functions.
          */

@@ -27,8 +27,11 @@ final class Fields {
         throw new MetadataException(field, "must be a JSON object, was " + describe(v));
     }
 
+    @SuppressWarnings("unchecked")
     static Map<String, Object> object(Map<String, Object> m, String path, String key) {
-        return object(require(m, path, key), join(path, key));
+        Object v = require(m, path, key);
+        // The field's path is built only for an error: metadata is read at every start-up.
+        return v instanceof Map<?, ?> map ? (Map<String, Object>) map : object(v, join(path, key));
     }
 
     @SuppressWarnings("unchecked")
@@ -39,8 +42,10 @@ final class Fields {
         throw new MetadataException(field, "must be a JSON array, was " + describe(v));
     }
 
+    @SuppressWarnings("unchecked")
     static List<Object> array(Map<String, Object> m, String path, String key) {
-        return array(require(m, path, key), join(path, key));
+        Object v = require(m, path, key);
+        return v instanceof List<?> list ? (List<Object>) list : array(v, join(path, key));
     }
 
     static long longValue(Object v, String field, long min, long max) {
@@ -54,7 +59,11 @@ final class Fields {
     }
 
     static long longField(Map<String, Object> m, String path, String key, long min, long max) {
-        return longValue(require(m, path, key), join(path, key), min, max);
+        Object v = require(m, path, key);
+        if (v instanceof Long l && l >= min && l <= max) {
+            return l;
+        }
+        return longValue(v, join(path, key), min, max);
     }
 
     static int intField(Map<String, Object> m, String path, String key, int min, int max) {
@@ -88,7 +97,8 @@ final class Fields {
     }
 
     static String stringField(Map<String, Object> m, String path, String key) {
-        return stringValue(require(m, path, key), join(path, key));
+        Object v = require(m, path, key);
+        return v instanceof String s ? s : stringValue(v, join(path, key));
     }
 
     /** Reads a string field that must be one of the constants' lower-case names. */

@@ -234,6 +234,16 @@ public final class KawiFile implements AutoCloseable {
         }
     }
 
+    /** Tensors by offset: a class rather than a lambda, so that opening a model links no call site. */
+    private static final Comparator<TensorInfo> BY_OFFSET = new ByOffset();
+
+    private static final class ByOffset implements Comparator<TensorInfo> {
+        @Override
+        public int compare(TensorInfo a, TensorInfo b) {
+            return Long.compare(a.offset(), b.offset());
+        }
+    }
+
     private static List<TensorInfo> parseTensors(List<Object> raw, Header h) {
         if (raw.size() > MAX_TENSORS) {
             throw new MetadataException("tensors", "has " + raw.size() + " entries, more than " + MAX_TENSORS);
@@ -263,7 +273,8 @@ public final class KawiFile implements AutoCloseable {
             }
             long[] shape = new long[rawShape.size()];
             for (int d = 0; d < shape.length; d++) {
-                shape[d] = Fields.longValue(rawShape.get(d), f + ".shape[" + d + "]", 1, Long.MAX_VALUE);
+                Object v = rawShape.get(d);
+                shape[d] = v instanceof Long l && l >= 1 ? l : Fields.longValue(v, f + ".shape[" + d + "]", 1, Long.MAX_VALUE);
             }
             long offset = Fields.longField(t, f, "offset", 0, Long.MAX_VALUE);
             long size = Fields.longField(t, f, "size", 0, Long.MAX_VALUE);
@@ -294,7 +305,7 @@ public final class KawiFile implements AutoCloseable {
             out.add(new TensorInfo(name, dtype, shape, offset, size, crc));
         }
         List<TensorInfo> sorted = new ArrayList<>(out);
-        sorted.sort(Comparator.comparingLong(TensorInfo::offset));
+        sorted.sort(BY_OFFSET);
         for (int i = 1; i < sorted.size(); i++) {
             TensorInfo a = sorted.get(i - 1);
             TensorInfo b = sorted.get(i);
@@ -322,7 +333,9 @@ public final class KawiFile implements AutoCloseable {
         }
         if (tensors.size() != expected.size()) {
             Map<String, long[]> missing = new LinkedHashMap<>(expected);
-            tensors.forEach(t -> missing.remove(t.name()));
+            for (TensorInfo t : tensors) {
+                missing.remove(t.name());
+            }
             throw new MetadataException("tensors", "missing " + missing.size() + " tensor(s) the config needs, first \"" + missing.keySet().iterator().next() + "\"");
         }
     }

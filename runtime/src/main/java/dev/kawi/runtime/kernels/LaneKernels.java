@@ -141,7 +141,7 @@ public final class LaneKernels implements Kernels {
     /** a[ai..ai+k) · w[wi..wi+k): lanes, the tree, then the scalar tail. */
     private float dot(float[] a, int ai, float[] w, int wi, int k, float[] acc) {
         if (lanes == 16) {
-            return dot16(a, ai, w, wi, k);
+            return dot16(a, ai, w, wi, k, acc);
         }
         if (lanes == 8) {
             return dot8(a, ai, w, wi, k);
@@ -162,42 +162,41 @@ public final class LaneKernels implements Kernels {
         return s;
     }
 
-    /** {@link #dot} for 16 lanes: the accumulators in locals, the body unrolled (fast in the interpreter and in C1). */
-    private static float dot16(float[] a, int ai, float[] w, int wi, int k) {
-        float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f; float s8 = 0f; float s9 = 0f; float s10 = 0f; float s11 = 0f; float s12 = 0f; float s13 = 0f; float s14 = 0f; float s15 = 0f;
+    /**
+     * {@link #dot} for 16 lanes, in two passes of 8 lanes (lanes 0-7, then 8-15), each lane a local
+     * accumulator, the body unrolled: C1 (all a one-sentence run gets) spills 16 live accumulators
+     * and ran 3-7x slower; C2 runs either as fast. Lane sums go through t for the tree.
+     */
+    private static float dot16(float[] a, int ai, float[] w, int wi, int k, float[] t) {
         int kv = k - k % 16;
-        for (int p = 0; p < kv; p += 16) {
-            int x = ai + p;
-            int y = wi + p;
-            s0 = Math.fma(a[x], w[y], s0);
-            s1 = Math.fma(a[x + 1], w[y + 1], s1);
-            s2 = Math.fma(a[x + 2], w[y + 2], s2);
-            s3 = Math.fma(a[x + 3], w[y + 3], s3);
-            s4 = Math.fma(a[x + 4], w[y + 4], s4);
-            s5 = Math.fma(a[x + 5], w[y + 5], s5);
-            s6 = Math.fma(a[x + 6], w[y + 6], s6);
-            s7 = Math.fma(a[x + 7], w[y + 7], s7);
-            s8 = Math.fma(a[x + 8], w[y + 8], s8);
-            s9 = Math.fma(a[x + 9], w[y + 9], s9);
-            s10 = Math.fma(a[x + 10], w[y + 10], s10);
-            s11 = Math.fma(a[x + 11], w[y + 11], s11);
-            s12 = Math.fma(a[x + 12], w[y + 12], s12);
-            s13 = Math.fma(a[x + 13], w[y + 13], s13);
-            s14 = Math.fma(a[x + 14], w[y + 14], s14);
-            s15 = Math.fma(a[x + 15], w[y + 15], s15);
+        for (int g = 0; g < 16; g += 8) {
+            float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f;
+            for (int p = g; p < kv; p += 16) {
+                int x = ai + p;
+                int y = wi + p;
+                s0 = Math.fma(a[x], w[y], s0);
+                s1 = Math.fma(a[x + 1], w[y + 1], s1);
+                s2 = Math.fma(a[x + 2], w[y + 2], s2);
+                s3 = Math.fma(a[x + 3], w[y + 3], s3);
+                s4 = Math.fma(a[x + 4], w[y + 4], s4);
+                s5 = Math.fma(a[x + 5], w[y + 5], s5);
+                s6 = Math.fma(a[x + 6], w[y + 6], s6);
+                s7 = Math.fma(a[x + 7], w[y + 7], s7);
+            }
+            t[g] = s0; t[g + 1] = s1; t[g + 2] = s2; t[g + 3] = s3; t[g + 4] = s4; t[g + 5] = s5; t[g + 6] = s6; t[g + 7] = s7;
         }
         // The lane tree of LaneMath.sumLanes, written out.
-        float s = (((s0 + s8) + (s4 + s12)) + ((s2 + s10) + (s6 + s14))) + (((s1 + s9) + (s5 + s13)) + ((s3 + s11) + (s7 + s15)));
+        float s = (((t[0] + t[8]) + (t[4] + t[12])) + ((t[2] + t[10]) + (t[6] + t[14]))) + (((t[1] + t[9]) + (t[5] + t[13])) + ((t[3] + t[11]) + (t[7] + t[15])));
         for (int p = kv; p < k; p++) {
             s = Math.fma(a[ai + p], w[wi + p], s);
         }
         return s;
     }
 
-    /** {@link #dot} for 8 lanes: the accumulators in locals, the body unrolled (fast in the interpreter and in C1). */
+    /** {@link #dot} for 8 lanes: the accumulators in locals, the body unrolled (fast in C1 and C2). */
     private static float dot8(float[] a, int ai, float[] w, int wi, int k) {
-        float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f;
         int kv = k - k % 8;
+        float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f;
         for (int p = 0; p < kv; p += 8) {
             int x = ai + p;
             int y = wi + p;
@@ -222,34 +221,30 @@ public final class LaneKernels implements Kernels {
      * {@link #dot16} against a Q8 row: weight p is {@code q[p] * scale[p / 32]} (the codec's dequantization,
      * as the vector kernels compute it), fused into the loop. k is a multiple of 32, so there is no tail.
      */
-    private static float dotQ8x16(float[] a, int ai, byte[] q, int qi, float[] sc, int si, int k) {
-        float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f; float s8 = 0f; float s9 = 0f; float s10 = 0f; float s11 = 0f; float s12 = 0f; float s13 = 0f; float s14 = 0f; float s15 = 0f;
-        for (int p = 0; p < k; p += 16) {
-            int x = ai + p;
-            int y = qi + p;
-            float f = sc[si + (p >> 5)];
-            s0 = Math.fma(a[x], q[y] * f, s0);
-            s1 = Math.fma(a[x + 1], q[y + 1] * f, s1);
-            s2 = Math.fma(a[x + 2], q[y + 2] * f, s2);
-            s3 = Math.fma(a[x + 3], q[y + 3] * f, s3);
-            s4 = Math.fma(a[x + 4], q[y + 4] * f, s4);
-            s5 = Math.fma(a[x + 5], q[y + 5] * f, s5);
-            s6 = Math.fma(a[x + 6], q[y + 6] * f, s6);
-            s7 = Math.fma(a[x + 7], q[y + 7] * f, s7);
-            s8 = Math.fma(a[x + 8], q[y + 8] * f, s8);
-            s9 = Math.fma(a[x + 9], q[y + 9] * f, s9);
-            s10 = Math.fma(a[x + 10], q[y + 10] * f, s10);
-            s11 = Math.fma(a[x + 11], q[y + 11] * f, s11);
-            s12 = Math.fma(a[x + 12], q[y + 12] * f, s12);
-            s13 = Math.fma(a[x + 13], q[y + 13] * f, s13);
-            s14 = Math.fma(a[x + 14], q[y + 14] * f, s14);
-            s15 = Math.fma(a[x + 15], q[y + 15] * f, s15);
+    private static float dotQ8x16(float[] a, int ai, byte[] q, int qi, float[] sc, int si, int k, float[] t) {
+        for (int g = 0; g < 16; g += 8) {
+            float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f;
+            for (int p = g; p < k; p += 16) {
+                int x = ai + p;
+                int y = qi + p;
+                float f = sc[si + (p >> 5)];
+                s0 = Math.fma(a[x], q[y] * f, s0);
+                s1 = Math.fma(a[x + 1], q[y + 1] * f, s1);
+                s2 = Math.fma(a[x + 2], q[y + 2] * f, s2);
+                s3 = Math.fma(a[x + 3], q[y + 3] * f, s3);
+                s4 = Math.fma(a[x + 4], q[y + 4] * f, s4);
+                s5 = Math.fma(a[x + 5], q[y + 5] * f, s5);
+                s6 = Math.fma(a[x + 6], q[y + 6] * f, s6);
+                s7 = Math.fma(a[x + 7], q[y + 7] * f, s7);
+            }
+            t[g] = s0; t[g + 1] = s1; t[g + 2] = s2; t[g + 3] = s3; t[g + 4] = s4; t[g + 5] = s5; t[g + 6] = s6; t[g + 7] = s7;
         }
-        return (((s0 + s8) + (s4 + s12)) + ((s2 + s10) + (s6 + s14))) + (((s1 + s9) + (s5 + s13)) + ((s3 + s11) + (s7 + s15)));
+        // The lane tree of LaneMath.sumLanes, written out.
+        return (((t[0] + t[8]) + (t[4] + t[12])) + ((t[2] + t[10]) + (t[6] + t[14]))) + (((t[1] + t[9]) + (t[5] + t[13])) + ((t[3] + t[11]) + (t[7] + t[15])));
     }
 
     /**
-     * {@link #dot16} against a Q8 row: weight p is {@code q[p] * scale[p / 32]} (the codec's dequantization,
+     * {@link #dot8} against a Q8 row: weight p is {@code q[p] * scale[p / 32]} (the codec's dequantization,
      * as the vector kernels compute it), fused into the loop. k is a multiple of 32, so there is no tail.
      */
     private static float dotQ8x8(float[] a, int ai, byte[] q, int qi, float[] sc, int si, int k) {
@@ -267,6 +262,7 @@ public final class LaneKernels implements Kernels {
             s6 = Math.fma(a[x + 6], q[y + 6] * f, s6);
             s7 = Math.fma(a[x + 7], q[y + 7] * f, s7);
         }
+        // The lane tree of LaneMath.sumLanes, written out.
         return ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7));
     }
 
@@ -308,7 +304,7 @@ public final class LaneKernels implements Kernels {
                     MemorySegment.copy(w.scales(), FL, 4L * j0 * bpr, sc, 0, cols * bpr);
                     for (int i = 0; i < rows; i++) {
                         for (int j = 0; j < cols; j++) {
-                            res[i * cols + j] = lanes == 16 ? dotQ8x16(x, i * k, q, j * k, sc, j * bpr, k) : dotQ8x8(x, i * k, q, j * k, sc, j * bpr, k);
+                            res[i * cols + j] = lanes == 16 ? dotQ8x16(x, i * k, q, j * k, sc, j * bpr, k, s.acc) : dotQ8x8(x, i * k, q, j * k, sc, j * bpr, k);
                         }
                     }
                 } else {
