@@ -86,5 +86,17 @@ row "... + C1 only (the launcher's one-sentence mode)" "$java" "${flags[@]}" -XX
 row "AOT cache, C1+C2, but the vector kernels from the first call (-Dkawi.kernels=vector)" "$java" "${flags[@]}" -XX:AOTCache="$aot" -Dkawi.kernels=vector -jar "$jar" translate -m "$model" "$sentence"
 row "AOT cache, C1 only, but through picocli (an explicit --beam 1)" "$java" "${flags[@]}" -XX:AOTCache="$aot" -XX:TieredStopAtLevel=1 -jar "$jar" translate -m "$model" --beam 1 "$sentence"
 row "\`./kawi translate \"$sentence\"\` (launcher, KAWI_MODEL)" env KAWI_MODEL="$model" "$root/kawi" translate "$sentence"
+
+# The serverless-style handler of the examples module (built when missing), without and with its own AOT cache.
+handler="$root/examples/target/kawi-handler.jar"
+if [ ! -f "$handler" ] || [ -n "$(find "$root/examples/src" "$root/runtime/src/main" "$root/weights-format/src/main" -newer "$handler" -print -quit)" ]; then
+  "$root/mvn25" -q -B -DskipTests -pl examples -am package >&2
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kawi-cold.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+"$java" "${flags[@]}" -Dkawi.model="$model" -XX:AOTCacheOutput="$tmp/handler.aot" -jar "$handler" "$sentence" >/dev/null 2>&1 || true
+row "examples handler: \`java -jar kawi-handler.jar\` (no AOT cache)" "$java" "${flags[@]}" -Dkawi.model="$model" -jar "$handler" "$sentence"
+row "examples handler + its AOT cache" "$java" "${flags[@]}" -Dkawi.model="$model" -XX:AOTCache="$tmp/handler.aot" -jar "$handler" "$sentence"
+row "examples handler + its AOT cache + C1 only" "$java" "${flags[@]}" -Dkawi.model="$model" -XX:AOTCache="$tmp/handler.aot" -XX:TieredStopAtLevel=1 -jar "$handler" "$sentence"
 echo
 echo "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
