@@ -35,11 +35,11 @@ out="$dir/train-$(date +%Y%m%d-%H%M%S).jsonl"
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) rounds=$rounds warmup=$warmup steps=$steps threads=$threads batches=$batches" | tee "$out"
 for r in $(seq 1 "$rounds"); do
   for t in ${threads//,/ }; do
-    echo "# round $r: kawi $t thread(s)" >&2
+    echo "# round $r: kawi $t thread(s); loadavg $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out" >&2
     "$KAWI_JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
       -cp "$jar" dev.kawi.bench.TrainThroughput run "$batches" "$t" "$warmup" "$steps" 2>/dev/null \
       | sed "s/^{/{\"round\":$r,/" | tee -a "$out"
-    echo "# round $r: torch $t thread(s)" >&2
+    echo "# round $r: torch $t thread(s); loadavg $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out" >&2
     "$torch_python" bench/torch_train.py "$batches" --threads "$t" --warmup "$warmup" --steps "$steps" \
       | sed "s/^{/{\"round\": $r, /" | tee -a "$out"
   done
