@@ -225,7 +225,7 @@ final class VectorGemm {
     /** Columns of the micro-tile. */
     private static final int ONR = 2 * L;
     /** Depth of a packed block: a B micro-panel (OKC x ONR floats) stays in L1. */
-    private static final int OKC = L >= 16 ? 192 : 256;
+    private static final int OKC = 256;
     /** Rows of a packed A block (a multiple of OMR; about 70 KB, in L2). */
     private static final int OMC = 96;
     /** Columns of a packed B block (a multiple of ONR; about 200 KB, in L2). */
@@ -281,8 +281,12 @@ final class VectorGemm {
         for (int jc = j0; jc < j1; jc += ONC) {
             int nc = Math.min(ONC, j1 - jc);
             int panelsB = (nc + ONR - 1) / ONR;
-            for (int pc = 0; pc < k; pc += OKC) {
-                int kc = Math.min(OKC, k - pc);
+            // Depth blocks of equal size (k = 320 gives 160 + 160, not 256 + 64): short blocks
+            // pay the tile's load and store for little work.
+            int kBlocks = (k + OKC - 1) / OKC;
+            int kStep = (k + kBlocks - 1) / kBlocks;
+            for (int pc = 0; pc < k; pc += kStep) {
+                int kc = Math.min(kStep, k - pc);
                 packB(b, bOff, ldb, pc, kc, jc, nc, s);
                 boolean load = accumulate || pc > 0;
                 for (int ic = i0; ic < i1; ic += OMC) {
@@ -367,15 +371,34 @@ final class VectorGemm {
      */
     private static void micro(int kc, float[] ap, int aOff, float[] bp, int bOff, MemorySegment c, long cBase, int ldc,
                               int mr, int nr, boolean load, float[] tile) {
-        java.util.Arrays.fill(tile, 0f);
-        if (load) {
+        boolean full = mr == OMR && nr == ONR;
+        if (!load) {
+            java.util.Arrays.fill(tile, 0f);
+        } else if (full) {
+            // Whole tiles move with vector loads and stores: a MemorySegment.copy per row cost a
+            // third of a 256-deep kernel call.
+            for (int i = 0; i < OMR; i++) {
+                for (int h = 0; h < ONR; h += L) {
+                    FloatVector.fromMemorySegment(F, c, 4 * (cBase + (long) i * ldc + h), NATIVE).intoArray(tile, i * ONR + h);
+                }
+            }
+        } else {
+            java.util.Arrays.fill(tile, 0f);
             for (int i = 0; i < mr; i++) {
                 MemorySegment.copy(c, FL, 4 * (cBase + (long) i * ldc), tile, i * ONR, nr);
             }
         }
         microTile(kc, ap, aOff, bp, bOff, tile);
-        for (int i = 0; i < mr; i++) {
-            MemorySegment.copy(tile, i * ONR, c, FL, 4 * (cBase + (long) i * ldc), nr);
+        if (full) {
+            for (int i = 0; i < OMR; i++) {
+                for (int h = 0; h < ONR; h += L) {
+                    FloatVector.fromArray(F, tile, i * ONR + h).intoMemorySegment(c, 4 * (cBase + (long) i * ldc + h), NATIVE);
+                }
+            }
+        } else {
+            for (int i = 0; i < mr; i++) {
+                MemorySegment.copy(tile, i * ONR, c, FL, 4 * (cBase + (long) i * ldc), nr);
+            }
         }
     }
 
