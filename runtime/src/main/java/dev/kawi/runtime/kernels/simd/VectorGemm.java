@@ -305,7 +305,7 @@ final class VectorGemm {
                         for (int r = 0; r < panelsA; r++) {
                             int ii = ic + r * OMR;
                             int mr = Math.min(OMR, ic + mc - ii);
-                            micro(kc, s.ap, r * kc * OMR, s.bp, q * kc * ONR, c, cOff + (long) ii * ldc + jj, ldc, mr, nr, load, s.tile);
+                            micro(kc, s.ap, r * kc * OMR, transA ? 1 : kc, transA ? OMR : 1, s.bp, q * kc * ONR, c, cOff + (long) ii * ldc + jj, ldc, mr, nr, load, s.tile);
                         }
                     }
                 }
@@ -350,19 +350,14 @@ final class VectorGemm {
                 }
             }
         } else {
+            // A is row-major: each panel holds its OMR rows one after another (row r at r * kc),
+            // copied in bulk; the micro-kernel reads them with stride kc.
             for (int i = 0; i < panels * OMR; i++) {
-                int r = i / OMR;
-                int x = i % OMR;
-                int base = r * kc * OMR + x;
+                int base = (i / OMR) * kc * OMR + (i % OMR) * kc;
                 if (i < mc) {
-                    MemorySegment.copy(a, FL, 4 * (aOff + (long) (ic + i) * lda + pc), row, 0, kc);
-                    for (int p = 0; p < kc; p++) {
-                        ap[base + p * OMR] = row[p];
-                    }
+                    MemorySegment.copy(a, FL, 4 * (aOff + (long) (ic + i) * lda + pc), ap, base, kc);
                 } else {
-                    for (int p = 0; p < kc; p++) {
-                        ap[base + p * OMR] = 0f;
-                    }
+                    java.util.Arrays.fill(ap, base, base + kc, 0f);
                 }
             }
         }
@@ -375,7 +370,7 @@ final class VectorGemm {
      * keeps the twelve accumulators in registers (C2 gives up on vector values merged from
      * different branches), and no load or store touches C outside the real elements.
      */
-    private static void micro(int kc, float[] ap, int aOff, float[] bp, int bOff, MemorySegment c, long cBase, int ldc,
+    private static void micro(int kc, float[] ap, int aOff, int rs, int ps, float[] bp, int bOff, MemorySegment c, long cBase, int ldc,
                               int mr, int nr, boolean load, float[] tile) {
         boolean full = mr == OMR && nr == ONR;
         if (!load) {
@@ -394,7 +389,7 @@ final class VectorGemm {
                 MemorySegment.copy(c, FL, 4 * (cBase + (long) i * ldc), tile, i * ONR, nr);
             }
         }
-        microTile(kc, ap, aOff, bp, bOff, tile);
+        microTile(kc, ap, aOff, rs, ps, bp, bOff, tile);
         if (full) {
             for (int i = 0; i < OMR; i++) {
                 for (int h = 0; h < ONR; h += L) {
@@ -408,8 +403,11 @@ final class VectorGemm {
         }
     }
 
-    /** {@code tile (6 x 2L) += Σ_p ap[p] ⊗ bp[p]}, one fused multiply-add chain per element. */
-    private static void microTile(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] tile) {
+    /**
+     * {@code tile (6 x 2L) += Σ_p a[·, p] ⊗ bp[p]}, one fused multiply-add chain per element; A's
+     * element (r, p) is {@code ap[aOff + r·rs + p·ps]} (row-major or p-major panels).
+     */
+    private static void microTile(int kc, float[] ap, int aOff, int rs, int ps, float[] bp, int bOff, float[] tile) {
         FloatVector c00 = FloatVector.fromArray(F, tile, 0);
         FloatVector c01 = FloatVector.fromArray(F, tile, L);
         FloatVector c10 = FloatVector.fromArray(F, tile, ONR);
@@ -424,26 +422,26 @@ final class VectorGemm {
         FloatVector c51 = FloatVector.fromArray(F, tile, 5 * ONR + L);
         for (int p = 0; p < kc; p++) {
             // Indices linear in p, so that C2 hoists the range checks out of the loop.
-            int ai = aOff + p * OMR;
+            int ai = aOff + p * ps;
             int bi = bOff + p * ONR;
             FloatVector b0 = FloatVector.fromArray(F, bp, bi);
             FloatVector b1 = FloatVector.fromArray(F, bp, bi + L);
             FloatVector x = FloatVector.broadcast(F, ap[ai]);
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(F, ap[ai + 1]);
+            x = FloatVector.broadcast(F, ap[ai + rs]);
             c10 = b0.fma(x, c10);
             c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(F, ap[ai + 2]);
+            x = FloatVector.broadcast(F, ap[ai + 2 * rs]);
             c20 = b0.fma(x, c20);
             c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(F, ap[ai + 3]);
+            x = FloatVector.broadcast(F, ap[ai + 3 * rs]);
             c30 = b0.fma(x, c30);
             c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(F, ap[ai + 4]);
+            x = FloatVector.broadcast(F, ap[ai + 4 * rs]);
             c40 = b0.fma(x, c40);
             c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(F, ap[ai + 5]);
+            x = FloatVector.broadcast(F, ap[ai + 5 * rs]);
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
