@@ -420,8 +420,7 @@ public final class Seq2Seq {
         long nf = (long) rows * ffn;
         ws.dg.zero(0, nf);
         Linear.backward(p, ws.dg, 0, g, fc2.w, bias(g, fc2), fc2.b, dz, 0, gAct, 0, w, fc2.w, rows, ffn, d);
-        ws.df.zero(0, nf);
-        Act.backward(ws.df, 0, ws.dg, 0, f, 0, nf, act);
+        Act.backward(ws.df, 0, ws.dg, 0, f, 0, nf, act, false);
         Linear.backward(p, ws.du, 0, g, fc1.w, bias(g, fc1), fc1.b, ws.df, 0, coreIn(sub), 0, w, fc1.w, rows, d, ffn);
     }
 

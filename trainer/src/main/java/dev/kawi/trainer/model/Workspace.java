@@ -127,6 +127,33 @@ public final class Workspace {
         }
     }
 
+    /**
+     * Allocates up front for batches of at most {@code maxRows} padded positions per side and
+     * sequences of at most {@code maxLen}: a token-budget batcher's bound, so that training never
+     * reallocates (each new maximum otherwise costs a zeroed reallocation).
+     */
+    public void reserve(int maxRows, int maxLen) {
+        int h = config.numHeads();
+        long probs = (long) maxRows * h * maxLen;
+        ensureCapacity(maxRows, probs, probs, probs, maxLen);
+    }
+
+    private void ensureCapacity(int rows, long encProbs, long selfProbs, long crossProbs, int tmax) {
+        if (rows > capRows) {
+            capRows = rows;
+            rowsArena = renew(rowsArena);
+            allocateRows();
+        }
+        if (encProbs > capEncProbs || selfProbs > capSelfProbs || crossProbs > capCrossProbs || tmax > capRowsProbs) {
+            capEncProbs = Math.max(encProbs, capEncProbs);
+            capSelfProbs = Math.max(selfProbs, capSelfProbs);
+            capCrossProbs = Math.max(crossProbs, capCrossProbs);
+            capRowsProbs = Math.max(tmax, capRowsProbs);
+            probsArena = renew(probsArena);
+            allocateProbs();
+        }
+    }
+
     private java.lang.foreign.Arena rowsArena;
     private java.lang.foreign.Arena probsArena;
 
