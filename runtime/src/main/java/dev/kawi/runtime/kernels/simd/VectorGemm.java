@@ -340,12 +340,20 @@ final class VectorGemm {
             // A is k x m: row p holds op(A)'s column p, so each p gives OMR consecutive values per panel.
             for (int p = 0; p < kc; p++) {
                 MemorySegment.copy(a, FL, 4 * (aOff + (long) (pc + p) * lda + ic), row, 0, mc);
-                for (int r = 0; r < panels; r++) {
+                // Plain loops, not System.arraycopy: the runs are OMR (6) values long.
+                int full = mc / OMR;
+                for (int r = 0; r < full; r++) {
                     int base = r * kc * OMR + p * OMR;
-                    int rows = Math.min(OMR, mc - r * OMR);
-                    System.arraycopy(row, r * OMR, ap, base, rows);
-                    for (int x = rows; x < OMR; x++) {
-                        ap[base + x] = 0f;
+                    int src = r * OMR;
+                    for (int x = 0; x < OMR; x++) {
+                        ap[base + x] = row[src + x];
+                    }
+                }
+                for (int r = full; r < panels; r++) {
+                    int base = r * kc * OMR + p * OMR;
+                    for (int x = 0; x < OMR; x++) {
+                        int i = r * OMR + x;
+                        ap[base + x] = i < mc ? row[i] : 0f;
                     }
                 }
             }
