@@ -164,10 +164,6 @@ public final class Seq2Seq {
         forward(ws, w, b, PassOptions.EVAL);
     }
 
-    private Buf posBuf(Workspace ws, Buf w) {
-        return w;
-    }
-
     private long dropSeed(PassOptions o, int site) {
         return o.seed() * 0x9E3779B97F4A7C15L + site * 0xC2B2AE3D27D4EB4FL;
     }
