@@ -33,7 +33,6 @@ final class VectorAttention {
         float[] q = new float[128];   // (headDim) the query times the score scale
         float[] p = new float[512];   // (keys) scores, then probabilities
         int[] iota = new int[0];      // 0, 1, 2, ...: the key rows of a contiguous K/V
-        final float[] lanes = new float[4 * L];   // accumulators stored for their fixed-order sums
 
         float[] q(int n) {
             if (q.length < n) {
@@ -280,8 +279,8 @@ final class VectorAttention {
         for (; c < d; c++) {
             qs[c] = get(q, qe + c) * scale;
         }
-        scores(qs, d, k, kBase, ldk, rows, rowsOff, len, p, sc.lanes);
-        softmax(p, len, sc.lanes);
+        scores(qs, d, k, kBase, ldk, rows, rowsOff, len, p);
+        softmax(p, len);
         weightedSum(p, len, v, vBase, ldv, rows, rowsOff, d, out, oe);
         return p;
     }
@@ -291,8 +290,7 @@ final class VectorAttention {
      * and each query chunk is loaded once for four keys; the remaining keys go one by one with the
      * very same per-key arithmetic (lanes, then the fixed-order lane sum, then the scalar tail).
      */
-    private static void scores(float[] qs, int d, MemorySegment k, long kBase, int ldk, int[] rows, int rowsOff, int len, float[] p,
-                               float[] lanes) {
+    private static void scores(float[] qs, int d, MemorySegment k, long kBase, int ldk, int[] rows, int rowsOff, int len, float[] p) {
         int dv = d - d % L;
         int j = 0;
         for (; j <= len - 4; j += 4) {
@@ -311,15 +309,29 @@ final class VectorAttention {
                 a2 = qv.fma(FloatVector.fromMemorySegment(F, k, (k2 + c) << 2, NATIVE), a2);
                 a3 = qv.fma(FloatVector.fromMemorySegment(F, k, (k3 + c) << 2, NATIVE), a3);
             }
-            a0.intoArray(lanes, 0);
-            a1.intoArray(lanes, L);
-            a2.intoArray(lanes, 2 * L);
-            a3.intoArray(lanes, 3 * L);
-            VectorGemm.sumsOfStored(lanes, 4);
-            float s0 = lanes[0];
-            float s1 = lanes[1];
-            float s2 = lanes[2];
-            float s3 = lanes[3];
+            // The fixed-order lane sums, written out (see VectorMath.X1).
+            if (L >= 16) {
+                a0 = a0.add(a0.rearrange(VectorMath.X8));
+                a1 = a1.add(a1.rearrange(VectorMath.X8));
+                a2 = a2.add(a2.rearrange(VectorMath.X8));
+                a3 = a3.add(a3.rearrange(VectorMath.X8));
+            }
+            if (L >= 8) {
+                a0 = a0.add(a0.rearrange(VectorMath.X4));
+                a1 = a1.add(a1.rearrange(VectorMath.X4));
+                a2 = a2.add(a2.rearrange(VectorMath.X4));
+                a3 = a3.add(a3.rearrange(VectorMath.X4));
+            }
+            if (L >= 4) {
+                a0 = a0.add(a0.rearrange(VectorMath.X2));
+                a1 = a1.add(a1.rearrange(VectorMath.X2));
+                a2 = a2.add(a2.rearrange(VectorMath.X2));
+                a3 = a3.add(a3.rearrange(VectorMath.X2));
+            }
+            float s0 = a0.add(a0.rearrange(VectorMath.X1)).lane(0);
+            float s1 = a1.add(a1.rearrange(VectorMath.X1)).lane(0);
+            float s2 = a2.add(a2.rearrange(VectorMath.X1)).lane(0);
+            float s3 = a3.add(a3.rearrange(VectorMath.X1)).lane(0);
             for (int c = dv; c < d; c++) {
                 s0 = Math.fma(qs[c], get(k, k0 + c), s0);
                 s1 = Math.fma(qs[c], get(k, k1 + c), s1);
@@ -337,8 +349,17 @@ final class VectorAttention {
             for (int c = 0; c < dv; c += L) {
                 a0 = FloatVector.fromArray(F, qs, c).fma(FloatVector.fromMemorySegment(F, k, (k0 + c) << 2, NATIVE), a0);
             }
-            a0.intoArray(lanes, 0);
-            float s0 = VectorMath.sumStored(lanes);
+            // The fixed-order lane sum, written out (see VectorMath.X1).
+            if (L >= 16) {
+                a0 = a0.add(a0.rearrange(VectorMath.X8));
+            }
+            if (L >= 8) {
+                a0 = a0.add(a0.rearrange(VectorMath.X4));
+            }
+            if (L >= 4) {
+                a0 = a0.add(a0.rearrange(VectorMath.X2));
+            }
+            float s0 = a0.add(a0.rearrange(VectorMath.X1)).lane(0);
             for (int c = dv; c < d; c++) {
                 s0 = Math.fma(qs[c], get(k, k0 + c), s0);
             }
@@ -346,8 +367,8 @@ final class VectorAttention {
         }
     }
 
-    /** Softmax of p[0..n), n >= 1, in place: max, exp and sum (fixed order), one division; {@code lanes} is scratch. */
-    private static void softmax(float[] p, int n, float[] lanes) {
+    /** Softmax of p[0..n), n >= 1, in place: max, exp and sum (fixed order), one division. */
+    private static void softmax(float[] p, int n) {
         float max = Float.NEGATIVE_INFINITY;
         int i = 0;
         if (n >= L) {
@@ -360,7 +381,7 @@ final class VectorAttention {
         for (; i < n; i++) {
             max = Math.max(max, p[i]);
         }
-        float sum = VectorMath.expShift(p, n, max, lanes);
+        float sum = VectorMath.expShift(p, n, max);
         float inv = 1f / sum;
         i = 0;
         for (; i <= n - L; i += L) {

@@ -7,6 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -29,9 +30,9 @@ import jdk.incubator.vector.VectorSpecies;
  * compilation units (every Vector API call expands into dozens of wrapper methods before it
  * becomes one instruction). The JDK's own Vector API methods are force-inlined and escape both
  * rules. So no method of this package that runs per call takes or returns a vector: loads and
- * stores call the JDK directly, horizontal sums go through lanes stored in an array
- * ({@link #sumStored}), and the exp polynomial is written out in each loop that needs it (its
- * scalar twin {@link #exp(float)} is the reference; the conformance tests compare them). Measured
+ * stores call the JDK directly, the fixed-order horizontal sum (see {@link #X1}) and the exp
+ * polynomial are written out where they are needed (exp's scalar twin {@link #exp(float)} is the
+ * reference; the conformance tests compare them). Measured
  * before this rule: some JVM runs settled on compilations that boxed in layer norm or
  * log-softmax, allocating up to 200 KB per decoding step, others on ones that did not.
  */
@@ -157,19 +158,18 @@ final class VectorMath {
         }
     }
 
-    /** Per-thread room for the lanes of up to four accumulators, for {@link #sumStored}. */
-    static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[4 * L]);
-
     /**
-     * The sum of the L lanes stored at t[0..L), in a fixed order: t[i] + t[i + h] for h = L/2,
-     * L/4, ..., 1 (the pairs of a butterfly). {@code reduceLanes(ADD)} leaves the order
-     * unspecified, so it could differ between the interpreter and C2, or between JDK versions.
-     * Callers store their accumulator first ({@code acc.intoArray(t, 0)}).
+     * Butterfly shuffles for fixed-order horizontal sums: lane i takes lane i ^ s. A sum is written
+     * out where it is needed (no helper may take a vector, see the class comment):
+     * {@code v = v.add(v.rearrange(X8))} when L >= 16, then X4 when L >= 8, X2 when L >= 4, X1,
+     * and {@code v.lane(0)}: lane i is added to lane i + h for h = L/2, ..., 1, the pairs of
+     * {@link VectorGemm#sumsOfStored}, so both give the same bits. {@code reduceLanes(ADD)} leaves
+     * the order unspecified (it could differ between the interpreter and C2, or between JDKs).
      */
-    static float sumStored(float[] t) {
-        VectorGemm.sumsOfStored(t, 1);
-        return t[0];
-    }
+    static final VectorShuffle<Float> X1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+    static final VectorShuffle<Float> X2 = VectorShuffle.fromOp(F, i -> i ^ (2 % L));
+    static final VectorShuffle<Float> X4 = VectorShuffle.fromOp(F, i -> i ^ (4 % L));
+    static final VectorShuffle<Float> X8 = VectorShuffle.fromOp(F, i -> i ^ (8 % L));
 
     /**
      * e^x: relative error below 1e-7, 0 below -87.34, +inf above 88.38. The vector loops write out
@@ -310,7 +310,7 @@ final class VectorMath {
      * the blocks are then added, so a lane's round-off grows with 16 + n/(16L) instead of n/L.
      * The order is fixed by n alone.
      */
-    static float expShift(MemorySegment x, long base, int n, float shift, boolean store, float[] lanes) {
+    static float expShift(MemorySegment x, long base, int n, float shift, boolean store) {
         FloatVector sv = FloatVector.broadcast(F, shift);
         FloatVector total = FloatVector.zero(F);
         FloatVector block = total;
@@ -344,8 +344,18 @@ final class VectorMath {
                 k = 0;
             }
         }
-        total.add(block).intoArray(lanes, 0);
-        float sum = sumStored(lanes);
+        FloatVector v = total.add(block);
+        // The fixed-order lane sum, written out (see X1).
+        if (L >= 16) {
+            v = v.add(v.rearrange(X8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(X4));
+        }
+        if (L >= 4) {
+            v = v.add(v.rearrange(X2));
+        }
+        float sum = v.add(v.rearrange(X1)).lane(0);
         for (; i < n; i++) {
             float e = exp(get(x, base + i) - shift);
             if (store) {
@@ -357,7 +367,7 @@ final class VectorMath {
     }
 
     /** {@link #expShift} with store, over an array: p[0..n) = e^(p - shift); returns the sum, same order. */
-    static float expShift(float[] p, int n, float shift, float[] lanes) {
+    static float expShift(float[] p, int n, float shift) {
         FloatVector sv = FloatVector.broadcast(F, shift);
         FloatVector total = FloatVector.zero(F);
         FloatVector block = total;
@@ -389,8 +399,18 @@ final class VectorMath {
                 k = 0;
             }
         }
-        total.add(block).intoArray(lanes, 0);
-        float sum = sumStored(lanes);
+        FloatVector v = total.add(block);
+        // The fixed-order lane sum, written out (see X1).
+        if (L >= 16) {
+            v = v.add(v.rearrange(X8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(X4));
+        }
+        if (L >= 4) {
+            v = v.add(v.rearrange(X2));
+        }
+        float sum = v.add(v.rearrange(X1)).lane(0);
         for (; i < n; i++) {
             float e = exp(p[i] - shift);
             p[i] = e;

@@ -129,13 +129,12 @@ final class VectorOps {
 
         @Override
         void rows(int r0, int r1) {
-            float[] lanes = VectorMath.LANES.get();
             for (int r = r0; r < r1; r++) {
                 long base = off + (long) r * ld;
                 if (log) {
-                    logSoftmaxRow(x, base, cols, validCols(valid, r, cols), lanes);
+                    logSoftmaxRow(x, base, cols, validCols(valid, r, cols));
                 } else {
-                    softmaxRow(x, base, cols, validCols(valid, r, cols), lanes);
+                    softmaxRow(x, base, cols, validCols(valid, r, cols));
                 }
             }
         }
@@ -168,9 +167,8 @@ final class VectorOps {
 
         @Override
         void rows(int r0, int r1) {
-            float[] lanes = VectorMath.LANES.get();
             for (int r = r0; r < r1; r++) {
-                layerNormRow(out, outOff + (long) r * ldo, x, xOff + (long) r * ldx, cols, gamma, beta, eps, meanOut, rstdOut, r, lanes);
+                layerNormRow(out, outOff + (long) r * ldo, x, xOff + (long) r * ldx, cols, gamma, beta, eps, meanOut, rstdOut, r);
             }
         }
 
@@ -198,9 +196,8 @@ final class VectorOps {
 
         @Override
         void rows(int r0, int r1) {
-            float[] lanes = VectorMath.LANES.get();
             for (int r = r0; r < r1; r++) {
-                rmsNormRow(out, outOff + (long) r * ldo, x, xOff + (long) r * ldx, cols, gamma, eps, lanes);
+                rmsNormRow(out, outOff + (long) r * ldo, x, xOff + (long) r * ldx, cols, gamma, eps);
             }
         }
 
@@ -359,22 +356,22 @@ final class VectorOps {
         }
     }
 
-    static void softmaxRow(MemorySegment x, long base, int cols, int len, float[] lanes) {
+    static void softmaxRow(MemorySegment x, long base, int cols, int len) {
         if (len > 0) {
             float max = max(x, base, len);
-            float sum = VectorMath.expShift(x, base, len, max, true, lanes);
+            float sum = VectorMath.expShift(x, base, len, max, true);
             // One division, then multiplies: at most one extra rounding per element.
             scaleRange(x, base, len, 1f / sum);
         }
         VectorMath.fill(x, base + len, cols - len, 0f);
     }
 
-    static void logSoftmaxRow(MemorySegment x, long base, int cols, int len, float[] lanes) {
+    static void logSoftmaxRow(MemorySegment x, long base, int cols, int len) {
         if (len > 0) {
             float max = max(x, base, len);
             // (x - max) - log(sum) rather than x - (max + log(sum)): the largest entries, the ones
             // a search keeps, then keep their full relative precision.
-            float logSum = (float) Math.log(VectorMath.expShift(x, base, len, max, false, lanes));
+            float logSum = (float) Math.log(VectorMath.expShift(x, base, len, max, false));
             FloatVector m = FloatVector.broadcast(F, max);
             FloatVector ls = FloatVector.broadcast(F, logSum);
             int i = 0;
@@ -390,8 +387,8 @@ final class VectorOps {
 
     // ------------------------------------------------------------------ norms
 
-    /** Sum of x[base .. base+n) in float, four accumulators, fixed order; {@code lanes} is scratch. */
-    private static float sum(MemorySegment x, long base, int n, float[] lanes) {
+    /** Sum of x[base .. base+n) in float, four accumulators, fixed order. */
+    private static float sum(MemorySegment x, long base, int n) {
         FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = s0;
         FloatVector s2 = s0;
@@ -406,8 +403,18 @@ final class VectorOps {
         for (; i <= n - L; i += L) {
             s0 = s0.add(FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE));
         }
-        s0.add(s1).add(s2.add(s3)).intoArray(lanes, 0);
-        float sum = VectorMath.sumStored(lanes);
+        FloatVector v = s0.add(s1).add(s2.add(s3));
+        // The fixed-order lane sum, written out (see VectorMath.X1).
+        if (L >= 16) {
+            v = v.add(v.rearrange(VectorMath.X8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(VectorMath.X4));
+        }
+        if (L >= 4) {
+            v = v.add(v.rearrange(VectorMath.X2));
+        }
+        float sum = v.add(v.rearrange(VectorMath.X1)).lane(0);
         for (; i < n; i++) {
             sum += get(x, base + i);
         }
@@ -415,7 +422,7 @@ final class VectorOps {
     }
 
     /** Sum of (x - c)^2 over x[base .. base+n), as {@link #sum}. */
-    private static float sumSquares(MemorySegment x, long base, int n, float c, float[] lanes) {
+    private static float sumSquares(MemorySegment x, long base, int n, float c) {
         FloatVector cv = FloatVector.broadcast(F, c);
         FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = s0;
@@ -436,8 +443,18 @@ final class VectorOps {
             FloatVector d = FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE).sub(cv);
             s0 = d.fma(d, s0);
         }
-        s0.add(s1).add(s2.add(s3)).intoArray(lanes, 0);
-        float sum = VectorMath.sumStored(lanes);
+        FloatVector v = s0.add(s1).add(s2.add(s3));
+        // The fixed-order lane sum, written out (see VectorMath.X1).
+        if (L >= 16) {
+            v = v.add(v.rearrange(VectorMath.X8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(VectorMath.X4));
+        }
+        if (L >= 4) {
+            v = v.add(v.rearrange(VectorMath.X2));
+        }
+        float sum = v.add(v.rearrange(VectorMath.X1)).lane(0);
         for (; i < n; i++) {
             float d = get(x, base + i) - c;
             sum = Math.fma(d, d, sum);
@@ -467,11 +484,10 @@ final class VectorOps {
     }
 
     private static void layerNormRow(MemorySegment out, long ob, MemorySegment x, long xb, int cols,
-                                     MemorySegment gamma, MemorySegment beta, float eps, MemorySegment meanOut, MemorySegment rstdOut, int r,
-                                     float[] lanes) {
+                                     MemorySegment gamma, MemorySegment beta, float eps, MemorySegment meanOut, MemorySegment rstdOut, int r) {
         // Two passes (mean, then squared deviations): no cancellation when the mean is large.
-        float mean = sum(x, xb, cols, lanes) / cols;
-        float var = sumSquares(x, xb, cols, mean, lanes) / cols;
+        float mean = sum(x, xb, cols) / cols;
+        float var = sumSquares(x, xb, cols, mean) / cols;
         if (!Float.isFinite(mean) || !Float.isFinite(var)) {
             // |x| beyond ~1e19 overflows the float sums (or x holds inf/NaN): redo the row in double.
             layerNormRowDouble(out, ob, x, xb, cols, gamma, beta, eps, meanOut, rstdOut, r);
@@ -495,7 +511,7 @@ final class VectorOps {
         int j = 0;
         for (; j <= cols - L; j += L) {
             FloatVector n = FloatVector.fromMemorySegment(F, x, (xb + j) << 2, NATIVE).sub(mv).mul(rv);
-            n.fma(FloatVector.fromMemorySegment(F, gamma, j << 2, NATIVE), FloatVector.fromMemorySegment(F, beta, j << 2, NATIVE)).intoMemorySegment(out, (ob + j) << 2, NATIVE);
+            n.fma(FloatVector.fromMemorySegment(F, gamma, (long) j << 2, NATIVE), FloatVector.fromMemorySegment(F, beta, (long) j << 2, NATIVE)).intoMemorySegment(out, (ob + j) << 2, NATIVE);
         }
         for (; j < cols; j++) {
             float n = (get(x, xb + j) - mean) * rstd;
@@ -547,9 +563,8 @@ final class VectorOps {
         t.run(pool, rows, cols);
     }
 
-    private static void rmsNormRow(MemorySegment out, long ob, MemorySegment x, long xb, int cols, MemorySegment gamma, float eps,
-                                   float[] lanes) {
-        float ss = sumSquares(x, xb, cols, 0f, lanes);
+    private static void rmsNormRow(MemorySegment out, long ob, MemorySegment x, long xb, int cols, MemorySegment gamma, float eps) {
+        float ss = sumSquares(x, xb, cols, 0f);
         double rms;
         if (Float.isFinite(ss)) {
             rms = 1.0 / Math.sqrt((double) ss / cols + eps);
@@ -573,7 +588,7 @@ final class VectorOps {
         FloatVector rv = FloatVector.broadcast(F, rf);
         int j = 0;
         for (; j <= cols - L; j += L) {
-            FloatVector.fromMemorySegment(F, x, (xb + j) << 2, NATIVE).mul(rv).mul(FloatVector.fromMemorySegment(F, gamma, j << 2, NATIVE)).intoMemorySegment(out, (ob + j) << 2, NATIVE);
+            FloatVector.fromMemorySegment(F, x, (xb + j) << 2, NATIVE).mul(rv).mul(FloatVector.fromMemorySegment(F, gamma, (long) j << 2, NATIVE)).intoMemorySegment(out, (ob + j) << 2, NATIVE);
         }
         for (; j < cols; j++) {
             set(out, ob + j, get(x, xb + j) * rf * get(gamma, j));
