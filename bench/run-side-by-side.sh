@@ -7,17 +7,18 @@
 # sentences/s). Writes the JSON lines of both and one markdown table (medians over all rounds,
 # the ratio, the spread of the per-round medians) to bench/target/side-by-side-DATE/.
 #   bash bench/run-side-by-side.sh [--rounds 5] [--models tiny,base] [--dtypes f32,q8] [--threads 1,2]
-#                                  [--kawi-repeats 8] [--torch-rounds 3]
+#                                  [--kawi-repeats 8] [--torch-rounds 3] [--torch-splits both|blas|same]
 # PyTorch (Debian's 1.13, /usr/bin/python3) runs its fastest variants of bench/README.md's full
 # comparison: jit-kv and eager-kv-nn (float32; on a Q8 file the dequantized weights) and, on Q8
-# files, int8dyn-jit-kv (its own int8 requantization); 2 threads as torch 1 + OpenBLAS 2 (the
-# faster split there). About 20 minutes with the defaults on the 2-core development machine.
+# files, int8dyn-jit-kv (its own int8 requantization); 2 threads both as torch 2 + OpenBLAS 2 and
+# as torch 1 + OpenBLAS 2 (see torch_e2e.py). The table takes PyTorch's fastest configuration per
+# case. About 15-20 minutes with the defaults on the 2-core development machine.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 . scripts/jdk.sh
 kawi_find_jdk
-models="tiny,base"; dtypes="f32,q8"; threads="1,2"; rounds=5; krep=8; trounds=3
+models="tiny,base"; dtypes="f32,q8"; threads="1,2"; rounds=5; krep=8; trounds=3; splits=both
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds="$2"; shift ;;
@@ -26,6 +27,7 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift ;;
     --kawi-repeats) krep="$2"; shift ;;
     --torch-rounds) trounds="$2"; shift ;;
+    --torch-splits) splits="$2"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -38,7 +40,7 @@ dir=bench/target/e2e-models
 mkdir -p "$dir"
 out="bench/target/side-by-side-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-cmdline="bash bench/run-side-by-side.sh --rounds $rounds --models $models --dtypes $dtypes --threads $threads --kawi-repeats $krep --torch-rounds $trounds"
+cmdline="bash bench/run-side-by-side.sh --rounds $rounds --models $models --dtypes $dtypes --threads $threads --kawi-repeats $krep --torch-rounds $trounds --torch-splits $splits"
 { echo "command: $cmdline"; echo "start: $(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$out/run.txt"
 for m in ${models//,/ }; do
   for d in ${dtypes//,/ }; do
@@ -54,7 +56,7 @@ kawi() { # model dtype threads round
 torch() { # model dtype threads round
   local variants="jit-kv,eager-kv-nn"
   [ "$2" = q8 ] && variants="$variants,int8dyn-jit-kv"
-  /usr/bin/python3 bench/torch_e2e.py --models "$dir" --presets "$1" --dtypes "$2" --threads "$3" --splits blas \
+  /usr/bin/python3 bench/torch_e2e.py --models "$dir" --presets "$1" --dtypes "$2" --threads "$3" --splits "$splits" \
     --variants "$variants" --rounds "$trounds" --warmup 1 --out "$out/torch-tmp.jsonl" >/dev/null 2>>"$out/torch.log"
   grep -v '"type": "config"' "$out/torch-tmp.jsonl" | sed "s/^{/{\"tool\": \"torch\", \"round\": $4, /" >> "$out/torch.jsonl"
 }
