@@ -72,7 +72,7 @@ final class VectorGemm {
     private static final long GEMV_PARALLEL_MIN = 1L << 20;
 
     /** A pool of one thread (the caller), for calls too small to share. */
-    private static final WorkerPool SERIAL = new WorkerPool(1);
+    static final WorkerPool SERIAL = new WorkerPool(1);
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -204,7 +204,10 @@ final class VectorGemm {
                 gemv(pool, i, a, aOff + (long) i * lda, w, c, cOff + (long) i * ldc, ep);
             }
         } else {
-            tiled(pool, m, w.rows(), w.cols(), new ASource(a, aOff, lda, null), new WSource(w, null), c, cOff, ldc, ep, false);
+            TiledTask t = TASKS.get().tiled;
+            t.a.set(a, aOff, lda);
+            t.w.set(w);
+            t.run(pool, m, w.rows(), w.cols(), c, cOff, ldc, ep, false);
         }
     }
 
@@ -272,13 +275,72 @@ final class VectorGemm {
         int tasks = Math.min(pool.threads(), blocks);
         int per = (blocks + tasks - 1) / tasks * (byRows ? OMC : ONC);
         int count = ((byRows ? m : n) + per - 1) / per;
-        VectorOps.run(pool, count, t -> {
+        OuterTask task = OUTER_TASK.get();
+        task.set(m, n, k, a, aOff, lda, transA, b, bOff, ldb, c, cOff, ldc, accumulate, byRows, per);
+        PoolTask.run(pool, count, task);
+    }
+
+    private static final ThreadLocal<OuterTask> OUTER_TASK = ThreadLocal.withInitial(OuterTask::new);
+
+    /** The outer-product path's pool task: task t computes one contiguous range of rows or columns. Reused call after call. */
+    private static final class OuterTask extends PoolTask {
+        private int m;
+        private int n;
+        private int k;
+        private MemorySegment a;
+        private long aOff;
+        private int lda;
+        private boolean transA;
+        private MemorySegment b;
+        private long bOff;
+        private int ldb;
+        private MemorySegment c;
+        private long cOff;
+        private int ldc;
+        private boolean accumulate;
+        private boolean byRows;
+        private int per;
+
+        void set(int m, int n, int k, MemorySegment a, long aOff, int lda, boolean transA, MemorySegment b, long bOff, int ldb,
+                 MemorySegment c, long cOff, int ldc, boolean accumulate, boolean byRows, int per) {
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.a = a;
+            this.aOff = aOff;
+            this.lda = lda;
+            this.transA = transA;
+            this.b = b;
+            this.bOff = bOff;
+            this.ldb = ldb;
+            this.c = c;
+            this.cOff = cOff;
+            this.ldc = ldc;
+            this.accumulate = accumulate;
+            this.byRows = byRows;
+            this.per = per;
+        }
+
+        @Override
+        boolean shareable() {
+            return PoolTask.shareable(a) && PoolTask.shareable(b) && PoolTask.shareable(c);
+        }
+
+        @Override
+        void clear() {
+            a = null;
+            b = null;
+            c = null;
+        }
+
+        @Override
+        public void accept(int t) {
             int i0 = byRows ? t * per : 0;
             int i1 = byRows ? Math.min(m, i0 + per) : m;
             int j0 = byRows ? 0 : t * per;
             int j1 = byRows ? n : Math.min(n, j0 + per);
             outerRange(i0, i1, j0, j1, k, a, aOff, lda, transA, b, bOff, ldb, c, cOff, ldc, accumulate);
-        }, a, b, c);
+        }
     }
 
     private static void outerRange(int i0, int i1, int j0, int j1, int k, MemorySegment a, long aOff, int lda, boolean transA,
@@ -467,52 +529,147 @@ final class VectorGemm {
         c51.intoArray(tile, 5 * ONR + L);
     }
 
-    /** Where rows of A come from: a row-major matrix in a segment, or a heap array of rows with stride k. */
-    record ASource(MemorySegment seg, long off, int ld, float[] heap) {
+    /** Where rows of A come from: a row-major matrix. Reused call after call. */
+    static final class ASource {
+        private MemorySegment seg;
+        private long off;
+        private int ld;
+
+        void set(MemorySegment seg, long off, int ld) {
+            this.seg = seg;
+            this.off = off;
+            this.ld = ld;
+        }
+
+        MemorySegment seg() {
+            return seg;
+        }
+
         /** Copies rows [i0, i0+rows) (each k long) into dst, row stride k. */
         void copy(int i0, int rows, int k, float[] dst) {
-            if (heap != null) {
-                System.arraycopy(heap, i0 * k, dst, 0, rows * k);
-                return;
-            }
             for (int i = 0; i < rows; i++) {
                 MemorySegment.copy(seg, FL, 4 * (off + (long) (i0 + i) * ld), dst, i * k, k);
             }
         }
     }
 
-    /** Where rows of W come from: a Weights matrix (row j = output j), or a heap array of rows with stride k. */
-    record WSource(Weights w, float[] heap) {
+    /** Where rows of W come from: a Weights matrix (row j = output j). Reused call after call. */
+    static final class WSource {
+        private Weights w;
+
+        void set(Weights w) {
+            this.w = w;
+        }
+
+        /** True when every segment W is read from may be accessed by worker threads. */
+        boolean shareable() {
+            return PoolTask.shareable(w.data()) && PoolTask.shareable(w.scales());
+        }
+
         /** Decodes rows [j0, j0+rows) of W as floats into dst, row stride k. */
         void copy(int j0, int rows, int k, float[] dst) {
-            if (heap != null) {
-                System.arraycopy(heap, j0 * k, dst, 0, rows * k);
-                return;
-            }
             for (int j = 0; j < rows; j++) {
                 decodeRow(w, j0 + j, dst, j * k);
             }
         }
     }
 
-    private static void tiled(WorkerPool pool, int m, int n, int k, ASource a, WSource w,
-                              MemorySegment c, long cOff, int ldc, Epilogue ep, boolean accumulate) {
-        int mc = Math.max(4, Math.min(m, (MC_BYTES / 4 / Math.max(k, 1)) & ~3));
-        int rowBlocks = (m + mc - 1) / mc;
-        // Split the columns too when there are few row blocks, so both cores work; chunks are
-        // multiples of the 3-row W tile.
-        int colChunks = rowBlocks >= pool.threads() ? 1 : Math.max(1, Math.min(pool.threads() * 2 / rowBlocks, n / 48));
-        int colChunk = ((n + colChunks - 1) / colChunks + NR - 1) / NR * NR;
-        int tasks = rowBlocks * ((n + colChunk - 1) / colChunk);
-        int perRow = (n + colChunk - 1) / colChunk;
-        VectorOps.run(pool, tasks, t -> {
+    /**
+     * Register-tiled product for m >= 2. Tasks are fixed (A-row block, W-column range) pairs, so
+     * the output is independent of which thread runs which task.
+     */
+    static final class TiledTask extends PoolTask {
+        final ASource a = new ASource();
+        final WSource w = new WSource();
+        private int m;
+        private int n;
+        private int k;
+        private MemorySegment c;
+        private long cOff;
+        private int ldc;
+        private Epilogue ep;
+        private boolean accumulate;
+        private int mc;
+        private int colChunk;
+        private int perRow;
+
+        /** Runs the product with the sources set in {@link #a} and {@link #w}. */
+        void run(WorkerPool pool, int m, int n, int k, MemorySegment c, long cOff, int ldc, Epilogue ep, boolean accumulate) {
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.c = c;
+            this.cOff = cOff;
+            this.ldc = ldc;
+            this.ep = ep;
+            this.accumulate = accumulate;
+            mc = Math.max(4, Math.min(m, (MC_BYTES / 4 / Math.max(k, 1)) & ~3));
+            int rowBlocks = (m + mc - 1) / mc;
+            // Split the columns too when there are few row blocks, so both cores work; chunks are
+            // multiples of the 3-row W tile.
+            int colChunks = rowBlocks >= pool.threads() ? 1 : Math.max(1, Math.min(pool.threads() * 2 / rowBlocks, n / 48));
+            colChunk = ((n + colChunks - 1) / colChunks + NR - 1) / NR * NR;
+            perRow = (n + colChunk - 1) / colChunk;
+            PoolTask.run(pool, rowBlocks * perRow, this);
+        }
+
+        @Override
+        public void accept(int t) {
             int i0 = (t / perRow) * mc;
             int j0 = (t % perRow) * colChunk;
-            int rows = Math.min(mc, m - i0);
-            int cols = Math.min(colChunk, n - j0);
-            tiledBlock(i0, rows, j0, cols, k, a, w, c, cOff, ldc, ep, accumulate);
-        }, a.seg(), w.w() == null ? null : w.w().data(), w.w() == null ? null : w.w().scales(), c, ep.bias(), ep.residual());
+            tiledBlock(i0, Math.min(mc, m - i0), j0, Math.min(colChunk, n - j0), k, a, w, c, cOff, ldc, ep, accumulate);
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(a.seg()) && w.shareable() && shareable(c) && shareable(ep.bias()) && shareable(ep.residual());
+        }
+
+        @Override
+        void clear() {
+            a.set(null, 0, 0);
+            w.set(null);
+            c = null;
+            ep = null;
+        }
     }
+
+    /** Blocks of {@link #GEMV_ROWS_PER_TASK} W rows of one 1-row product. */
+    static final class GemvTask extends PoolTask {
+        private float[] x;
+        private Weights w;
+        private int row;
+        private MemorySegment c;
+        private long cOff;
+        private Epilogue ep;
+
+        @Override
+        public void accept(int t) {
+            int j0 = t * GEMV_ROWS_PER_TASK;
+            gemvRows(x, w, j0, Math.min(w.rows(), j0 + GEMV_ROWS_PER_TASK), row, c, cOff, ep);
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(w.data()) && shareable(w.scales()) && shareable(c) && shareable(ep.bias()) && shareable(ep.residual());
+        }
+
+        @Override
+        void clear() {
+            x = null;
+            w = null;
+            c = null;
+            ep = null;
+        }
+    }
+
+    /** One instance of each task per calling thread: the kernels are shared by concurrent requests. */
+    private static final class Tasks {
+        final TiledTask tiled = new TiledTask();
+        final GemvTask gemv = new GemvTask();
+    }
+
+    private static final ThreadLocal<Tasks> TASKS = ThreadLocal.withInitial(Tasks::new);
 
     private static void tiledBlock(int i0, int rows, int j0, int cols, int k, ASource a, WSource w,
                                    MemorySegment c, long cOff, int ldc, Epilogue ep, boolean accumulate) {
@@ -732,10 +889,23 @@ final class VectorGemm {
                 out[TILE_LANE[q]] = lanes[q];
             }
         } else {
-            FloatVector[] acc = {c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33};
-            for (int r = 0; r < 16; r++) {
-                acc[r].intoArray(lanes, r * L);
-            }
+            // One store per accumulator, written out: an array of vectors would be allocated per call.
+            c00.intoArray(lanes, 0);
+            c01.intoArray(lanes, L);
+            c02.intoArray(lanes, 2 * L);
+            c03.intoArray(lanes, 3 * L);
+            c10.intoArray(lanes, 4 * L);
+            c11.intoArray(lanes, 5 * L);
+            c12.intoArray(lanes, 6 * L);
+            c13.intoArray(lanes, 7 * L);
+            c20.intoArray(lanes, 8 * L);
+            c21.intoArray(lanes, 9 * L);
+            c22.intoArray(lanes, 10 * L);
+            c23.intoArray(lanes, 11 * L);
+            c30.intoArray(lanes, 12 * L);
+            c31.intoArray(lanes, 13 * L);
+            c32.intoArray(lanes, 14 * L);
+            c33.intoArray(lanes, 15 * L);
             sumsOfStored(lanes, 16);
             System.arraycopy(lanes, 0, out, 0, 16);
         }
@@ -855,12 +1025,14 @@ final class VectorGemm {
         float[] x = SCRATCH.get().x(k);
         MemorySegment.copy(a, FL, 4 * aOff, x, 0, k);
         int tasks = (n + GEMV_ROWS_PER_TASK - 1) / GEMV_ROWS_PER_TASK;
-        WorkerPool p = (long) n * k >= GEMV_PARALLEL_MIN ? pool : SERIAL;
-        VectorOps.run(p, tasks, t -> {
-            int j0 = t * GEMV_ROWS_PER_TASK;
-            int j1 = Math.min(n, j0 + GEMV_ROWS_PER_TASK);
-            gemvRows(x, w, j0, j1, row, c, cOff, ep);
-        }, w.data(), w.scales(), c, ep.bias(), ep.residual());
+        GemvTask t = TASKS.get().gemv;
+        t.x = x;
+        t.w = w;
+        t.row = row;
+        t.c = c;
+        t.cOff = cOff;
+        t.ep = ep;
+        PoolTask.run((long) n * k >= GEMV_PARALLEL_MIN ? pool : SERIAL, tasks, t);
     }
 
     private static void gemvRows(float[] x, Weights w, int j0, int j1, int row, MemorySegment c, long cOff, Epilogue ep) {
