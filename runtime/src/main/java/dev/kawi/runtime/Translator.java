@@ -234,14 +234,14 @@ public final class Translator implements AutoCloseable {
         try (Arena arena = Arena.ofShared()) {
             EncoderOutput enc = Encoder.encode(model, kernels, arena, new int[][] {src});
             DecoderState st = new DecoderState(model, kernels, arena, enc, 1, steps);
-            int input = c.decoderStartId();
+            int[] input = {c.decoderStartId()};
             int vocab = c.vocabSize();
             for (int t = 0; t < steps; t++) {
-                st.step(new int[] {input});
+                st.step(input);
                 kernels.logSoftmax(st.logits(), 0, 1, vocab, vocab, null);
                 int next = t < tgt.length ? tgt[t] : c.eosId();
                 logp[t] = st.logits().getAtIndex(ValueLayout.JAVA_FLOAT, next);
-                input = next;
+                input[0] = next;
             }
         }
         float total = 0;

@@ -7,6 +7,7 @@ import dev.kawi.trainer.eval.BleuScore;
 import dev.kawi.trainer.vocab.BadLines;
 import dev.kawi.trainer.vocab.BpeLearner;
 import dev.kawi.trainer.vocab.LearnedVocab;
+import dev.kawi.trainer.vocab.TsvFormatException;
 import dev.kawi.trainer.vocab.TsvReader;
 import dev.kawi.trainer.vocab.VocabFiles;
 import dev.kawi.trainer.vocab.VocabOptions;
@@ -141,7 +142,12 @@ final class TrainCommand implements Callable<Integer> {
                 throw new BadInputException(p + ": no such file");
             }
         }
-        TokenizerSpec tokenizer = vocab != null ? readVocab(vocab) : vocabInOut(pw);
+        TokenizerSpec tokenizer;
+        try {
+            tokenizer = vocab != null ? readVocab(vocab) : vocabInOut(pw);
+        } catch (TsvFormatException e) {
+            throw new BadInputException(e.getMessage());
+        }
         ModelConfig config = switch (preset) {
             case "tiny" -> ModelConfig.tiny(tokenizer.size());
             case "base" -> ModelConfig.base(tokenizer.size());
@@ -175,7 +181,20 @@ final class TrainCommand implements Callable<Integer> {
                 bleuSentences, timeLimit == null ? null : Duration.ofMillis((long) (timeLimit * 60_000)),
                 skipBad ? BadLines.SKIP : BadLines.FAIL, resume, exports);
         Progress progress = new Progress(System.err, !noProgress && System.console() != null, steps);
-        TrainingRun.Summary sum = new TrainingRun(setup).run(new TrainingRun.Listener() {
+        TrainingRun.Summary sum;
+        try {
+            sum = train(setup, pw, progress);
+        } catch (TsvFormatException e) {
+            throw new BadInputException(e.getMessage());
+        }
+        progress.clear();
+        pw.printf(Locale.ROOT, "trained %d steps in %s (%d target tokens); best step %d%s%n", sum.steps(), Format.duration(sum.time()),
+                sum.targetTokens(), sum.bestStep(), Double.isFinite(sum.bestBleu()) ? String.format(Locale.ROOT, ", dev BLEU %.2f", sum.bestBleu()) : "");
+        return Main.OK;
+    }
+
+    private TrainingRun.Summary train(TrainingRun.Setup setup, PrintWriter pw, Progress progress) throws IOException {
+        return new TrainingRun(setup).run(new TrainingRun.Listener() {
             long tokens;
             long nanos;
             double loss;
@@ -216,10 +235,6 @@ final class TrainCommand implements Callable<Integer> {
                 pw.flush();
             }
         });
-        progress.clear();
-        pw.printf(Locale.ROOT, "trained %d steps in %s (%d target tokens); best step %d%s%n", sum.steps(), Format.duration(sum.time()),
-                sum.targetTokens(), sum.bestStep(), Double.isFinite(sum.bestBleu()) ? String.format(Locale.ROOT, ", dev BLEU %.2f", sum.bestBleu()) : "");
-        return Main.OK;
     }
 
     private static TokenizerSpec readVocab(Path p) throws IOException {

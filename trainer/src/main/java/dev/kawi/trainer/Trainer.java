@@ -97,6 +97,10 @@ public final class Trainer implements AutoCloseable {
         this.grads = new F32Buf[n];
         for (int i = 0; i < n; i++) {
             workspaces[i] = new Workspace(config, Precision.F32, new Products(KernelProvider.get(1)));
+            // A batch holds at most maxTokens padded positions per side (the batcher's budget),
+            // or one sentence of at most maxLength when a single pair exceeds the budget.
+            int len = Math.min(options.maxLength(), config.maxPositions());
+            workspaces[i].reserve(Math.max(options.maxTokens(), len), len);
             grads[i] = new F32Buf(layout.total());
         }
         this.pool = n > 1 ? Executors.newFixedThreadPool(n - 1, r -> {

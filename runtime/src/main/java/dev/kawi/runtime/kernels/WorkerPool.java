@@ -1,8 +1,9 @@
 package dev.kawi.runtime.kernels;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
 /**
@@ -11,50 +12,38 @@ import java.util.function.IntConsumer;
  * is created per call. Workers spin briefly before parking, because kernels arrive back to back
  * during decoding and a park/unpark round trip costs more than a small GEMV.
  *
- * <p>Which thread runs which task varies, so callers make each task compute a fixed part of the
- * output: results then do not depend on scheduling or thread count. When another call is already
- * using the pool, the caller runs all tasks itself instead of waiting (same results, no deadlock
- * between concurrent requests).
+ * <p>A call allocates nothing: the pool keeps one set of call fields, reused call after call
+ * (pass a reusable task object rather than a capturing lambda, and the whole call is free of
+ * allocation). Which thread runs which task varies, so callers make each task compute a fixed
+ * part of the output: results then do not depend on scheduling or thread count. When another
+ * call is already using the pool, the caller runs all tasks itself instead of waiting (same
+ * results, no deadlock between concurrent requests).
  */
 public final class WorkerPool implements AutoCloseable {
     private static final long SPIN_NANOS = 50_000;
+    /** Task index of a generation whose tasks are all handed out (no call may have this many tasks). */
+    private static final int CLOSED = Integer.MAX_VALUE;
+    private static final long INDEX_MASK = 0xFFFF_FFFFL;
 
     private final int threads;
     private final Thread[] workers;
-    private final ReentrantLock busy = new ReentrantLock();
-    private volatile Job current;
+    /** Held by the call using the workers; not reentrant, so a task that calls the pool again runs that call inline. */
+    private final AtomicBoolean busy = new AtomicBoolean();
+    /**
+     * (generation << 32) | next task index. Each call is a new generation. A worker claims a task
+     * by a compare-and-set of this word, which succeeds only if the generation (and so the call
+     * fields it read) is still current: a worker late from an earlier call can never run a task of
+     * the next one with stale fields. Between calls the index is {@link #CLOSED}.
+     */
+    private final AtomicLong ctl = new AtomicLong(CLOSED);
+    // The current call's fields: written by the caller, holding the lock, before it publishes the
+    // generation in ctl; stable until all its tasks are done.
+    private volatile IntConsumer task;
+    private volatile int count;
+    private volatile Thread caller;
+    private final AtomicInteger remaining = new AtomicInteger();
+    private volatile Throwable failure;
     private volatile boolean closed;
-
-    /** One call's tasks: immutable apart from its counters, so a late worker can only find it finished. */
-    private static final class Job {
-        final IntConsumer task;
-        final int n;
-        final Thread caller;
-        final AtomicInteger next = new AtomicInteger();
-        final AtomicInteger remaining;
-        volatile Throwable failure;
-
-        Job(IntConsumer task, int n, Thread caller) {
-            this.task = task;
-            this.n = n;
-            this.caller = caller;
-            this.remaining = new AtomicInteger(n);
-        }
-
-        void work() {
-            int i;
-            while ((i = next.getAndIncrement()) < n) {
-                try {
-                    task.accept(i);
-                } catch (Throwable e) {
-                    failure = e;
-                }
-                if (remaining.decrementAndGet() == 0 && caller != Thread.currentThread()) {
-                    LockSupport.unpark(caller);
-                }
-            }
-        }
-    }
 
     /** A pool that runs each call on {@code threads} threads (the caller included). */
     public WorkerPool(int threads) {
@@ -81,29 +70,35 @@ public final class WorkerPool implements AutoCloseable {
         if (n <= 0) {
             return;
         }
-        if (n == 1 || workers.length == 0 || !busy.tryLock()) {
+        if (n == 1 || workers.length == 0 || !busy.compareAndSet(false, true)) {
             for (int i = 0; i < n; i++) {
                 task.accept(i);
             }
             return;
         }
         try {
-            Job job = new Job(task, n, Thread.currentThread());
-            current = job;
+            long gen = ((ctl.get() >>> 32) + 1) & INDEX_MASK;
+            this.task = task;
+            this.count = n;
+            this.caller = Thread.currentThread();
+            this.failure = null;
+            remaining.set(n);
+            ctl.set(gen << 32);
             for (Thread w : workers) {
                 LockSupport.unpark(w);
             }
-            job.work();
+            work(gen);
             long start = System.nanoTime();
-            while (job.remaining.get() > 0) {
+            while (remaining.get() > 0) {
                 if (System.nanoTime() - start < SPIN_NANOS) {
                     Thread.onSpinWait();
                 } else {
                     LockSupport.parkNanos(this, 100_000);
                 }
             }
-            current = null;
-            Throwable f = job.failure;
+            ctl.set(gen << 32 | CLOSED);
+            this.task = null;   // do not keep the task (and what it references) alive between calls
+            Throwable f = failure;
             if (f instanceof RuntimeException r) {
                 throw r;
             }
@@ -114,29 +109,55 @@ public final class WorkerPool implements AutoCloseable {
                 throw new IllegalStateException(f);
             }
         } finally {
-            busy.unlock();
+            busy.set(false);
+        }
+    }
+
+    /** Claims and runs tasks of generation {@code gen} until none is left. */
+    private void work(long gen) {
+        while (true) {
+            long c = ctl.get();
+            if (c >>> 32 != gen) {
+                return;
+            }
+            int i = (int) (c & INDEX_MASK);
+            // Read before the claim; a successful claim proves they belonged to this generation.
+            IntConsumer t = task;
+            int n = count;
+            Thread who = caller;
+            if (i >= n) {
+                return;
+            }
+            if (!ctl.compareAndSet(c, c + 1)) {
+                continue;
+            }
+            try {
+                t.accept(i);
+            } catch (Throwable e) {
+                failure = e;
+            }
+            if (remaining.decrementAndGet() == 0 && who != Thread.currentThread()) {
+                LockSupport.unpark(who);
+            }
         }
     }
 
     private void workerLoop() {
-        Job seen = null;
+        long seen = ctl.get() >>> 32;
         while (!closed) {
-            Job j = current;
-            if (j != null && j != seen) {
-                seen = j;
-                j.work();
+            long gen = ctl.get() >>> 32;
+            if (gen != seen) {
+                seen = gen;
+                work(gen);
                 continue;
             }
             long start = System.nanoTime();
-            while (current == seen && !closed) {
+            while (ctl.get() >>> 32 == seen && !closed) {
                 if (System.nanoTime() - start < SPIN_NANOS) {
                     Thread.onSpinWait();
                 } else {
                     LockSupport.park(this);
                 }
-            }
-            if (current == null) {
-                seen = null;
             }
         }
     }

@@ -4,7 +4,6 @@ import dev.kawi.runtime.kernels.Kernels;
 import dev.kawi.runtime.model.DecoderState;
 import dev.kawi.weights.ModelConfig;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,20 +19,83 @@ import java.util.List;
  * The {@link LogitsProcessor} rules apply to each hypothesis before its log-softmax. With a
  * coverage penalty beta, {@link #coverage} of the alignment layer's attention is added to the
  * normalized score (GNMT).
+ *
+ * <p>Every per-step buffer (histories, candidates) is allocated once per search, so that a step
+ * allocates nothing; only a finished hypothesis (the result) and, when alignments or a coverage
+ * penalty are asked for, each step's attention rows (they become part of the results) are new.
  */
 public final class BeamSearch {
     private BeamSearch() {
     }
 
-    /** One sentence's search state. */
+    /**
+     * One sentence's search state. Its live hypotheses all have {@code len} tokens; each step
+     * writes the continuations into the {@code next*} buffers, which are then swapped in.
+     */
     private static final class Sentence {
-        final List<int[]> liveTokens = new ArrayList<>();
-        final List<float[][]> liveAttn = new ArrayList<>();
-        final List<float[]> liveLogp = new ArrayList<>();
-        final List<Float> liveScores = new ArrayList<>();
+        int live;
+        int len;
+        int[][] tokens;         // (beam, maxSteps) token history of live hypothesis h
+        int[][] nextTokens;
+        float[][] logp;         // (beam, maxSteps) log-probability of each token of h
+        float[][] nextLogp;
+        float[][][] attn;       // (beam, maxSteps) attention rows of h (shared, never written again); null unless recorded
+        float[][][] nextAttn;
+        float[] scores;         // (beam) score of h
+        float[] nextScores;
         final List<Hypothesis> finished = new ArrayList<>();
-        final List<Integer> finishOrder = new ArrayList<>();
         boolean done;
+
+        Sentence(int beam, int maxSteps, boolean align) {
+            tokens = new int[beam][maxSteps];
+            nextTokens = new int[beam][maxSteps];
+            logp = new float[beam][maxSteps];
+            nextLogp = new float[beam][maxSteps];
+            if (align) {
+                attn = new float[beam][maxSteps][];
+                nextAttn = new float[beam][maxSteps][];
+            }
+            scores = new float[beam];
+            nextScores = new float[beam];
+        }
+
+        /** Next hypothesis j = live hypothesis h followed by token tok (log-probability lp, attention row a). */
+        void extend(int j, int h, int tok, float score, float lp, float[] a) {
+            System.arraycopy(tokens[h], 0, nextTokens[j], 0, len);
+            nextTokens[j][len] = tok;
+            System.arraycopy(logp[h], 0, nextLogp[j], 0, len);
+            nextLogp[j][len] = lp;
+            if (attn != null) {
+                System.arraycopy(attn[h], 0, nextAttn[j], 0, len);
+                nextAttn[j][len] = a;
+            }
+            nextScores[j] = score;
+        }
+
+        /** Makes the next hypotheses (count of them, one token longer) the live ones. */
+        void advance(int count) {
+            int[][] t = tokens;
+            tokens = nextTokens;
+            nextTokens = t;
+            float[][] l = logp;
+            logp = nextLogp;
+            nextLogp = l;
+            float[][][] a = attn;
+            attn = nextAttn;
+            nextAttn = a;
+            float[] s = scores;
+            scores = nextScores;
+            nextScores = s;
+            live = count;
+            len++;
+        }
+
+        /** A finished hypothesis from history (tokens, logp, attention) of length n and score. */
+        Hypothesis finish(int[] tok, float[] lp, float[][] at, int n, float score, int penaltyLength, float alpha, float beta) {
+            float[][] a = at == null ? null : Arrays.copyOf(at, n);
+            return new Hypothesis(Arrays.copyOf(tok, n), score, normalize(score, penaltyLength, alpha) + coverage(a, beta), a,
+                    Arrays.copyOf(lp, n));
+        }
     }
 
     /**
@@ -53,16 +115,14 @@ public final class BeamSearch {
         boolean process = !proc.isIdentity();
         int batch = state.active() / beam;
         int vocab = c.vocabSize();
+        int maxSteps = state.maxSteps();
         Sentence[] sentences = new Sentence[batch];
         int[] parents = new int[batch * beam];
         int[] input = new int[batch * beam];
         // Step 0: one hypothesis per sentence.
         for (int b = 0; b < batch; b++) {
-            sentences[b] = new Sentence();
-            sentences[b].liveTokens.add(new int[0]);
-            sentences[b].liveAttn.add(new float[0][]);
-            sentences[b].liveLogp.add(new float[0]);
-            sentences[b].liveScores.add(0f);
+            sentences[b] = new Sentence(beam, maxSteps, align);
+            sentences[b].live = 1;
             parents[b] = b * beam;
             input[b] = c.decoderStartId();
         }
@@ -73,10 +133,17 @@ public final class BeamSearch {
         }
         int groups = batch;
         int cand = 2 * beam;
-        int[] topIdx = new int[cand];
-        float[] topVal = new float[cand];
+        // Candidates: the best 2*beam of each row are enough to find the best 2*beam overall.
+        int per = Math.min(cand, vocab);
+        int[] topIdx = new int[per];
+        float[] topVal = new float[per];
+        float[] cScore = new float[beam * per];
+        float[] cLogp = new float[beam * per];
+        int[] cHyp = new int[beam * per];
+        int[] cTok = new int[beam * per];
+        int[] best = new int[cand];
+        float[][] stepAttn = new float[beam][];
         MemorySegment logits = state.logits();
-        int finishCounter = 0;
         while (groups > 0) {
             state.step(input);
             int step = state.step();
@@ -85,30 +152,22 @@ public final class BeamSearch {
             int nextGroups = 0;
             for (int g = 0; g < groups; g++) {
                 Sentence s = sentences[order[g]];
-                int live = s.liveTokens.size();
-                float[][] stepAttn = new float[live][];
+                int live = s.live;
                 if (align) {
                     for (int h = 0; h < live; h++) {
                         stepAttn[h] = new float[state.sourceLength(row + h)];
                         state.attention(row + h, stepAttn[h]);
                     }
                 }
-                // Candidates: the best 2*beam of each row are enough to find the best 2*beam overall.
-                int per = Math.min(cand, vocab);
                 int total = live * per;
-                float[] cScore = new float[total];
-                float[] cLogp = new float[total];
-                int[] cHyp = new int[total];
-                int[] cTok = new int[total];
                 for (int h = 0; h < live; h++) {
                     long r = (long) (row + h) * vocab;
                     if (process) {
-                        int[] hist = s.liveTokens.get(h);
-                        proc.apply(logits, r, vocab, hist, hist.length);
+                        proc.apply(logits, r, vocab, s.tokens[h], s.len);
                     }
                     k.logSoftmax(logits, r, 1, vocab, vocab, null);
                     k.topK(logits, r, vocab, per, topIdx, topVal);
-                    float base = s.liveScores.get(h);
+                    float base = s.scores[h];
                     for (int i = 0; i < per; i++) {
                         cScore[h * per + i] = base + topVal[i];
                         cLogp[h * per + i] = topVal[i];
@@ -116,81 +175,36 @@ public final class BeamSearch {
                         cTok[h * per + i] = topIdx[i];
                     }
                 }
-                Integer[] idx = new Integer[total];
-                for (int i = 0; i < total; i++) {
-                    idx[i] = i;
-                }
-                Arrays.sort(idx, (a, b2) -> {
-                    int cmp = Float.compare(cScore[b2], cScore[a]);
-                    if (cmp != 0) {
-                        return cmp;
-                    }
-                    cmp = Integer.compare(cHyp[a], cHyp[b2]);
-                    return cmp != 0 ? cmp : Integer.compare(cTok[a], cTok[b2]);
-                });
-                List<int[]> nextTokens = new ArrayList<>();
-                List<float[][]> nextAttn = new ArrayList<>();
-                List<float[]> nextLogp = new ArrayList<>();
-                List<Float> nextScores = new ArrayList<>();
-                List<Integer> nextParents = new ArrayList<>();
-                List<Integer> nextInputs = new ArrayList<>();
-                for (int i = 0; i < Math.min(cand, total) && nextTokens.size() < beam; i++) {
-                    int ci = idx[i];
+                int ranked = selectBest(total, Math.min(cand, total), cScore, cHyp, cTok, best);
+                int next = 0;
+                for (int i = 0; i < ranked && next < beam; i++) {
+                    int ci = best[i];
                     if (cScore[ci] == Float.NEGATIVE_INFINITY) {
                         break; // impossible continuations (forced prefix, suppressed tokens)
                     }
-                    int[] prev = s.liveTokens.get(cHyp[ci]);
+                    int h = cHyp[ci];
                     if (cTok[ci] == c.eosId()) {
-                        float[][] pa = align ? s.liveAttn.get(cHyp[ci]) : null;
-                        s.finished.add(new Hypothesis(prev, cScore[ci], normalize(cScore[ci], prev.length + 1, alpha) + coverage(pa, beta), pa,
-                                s.liveLogp.get(cHyp[ci])));
-                        s.finishOrder.add(finishCounter++);
+                        s.finished.add(s.finish(s.tokens[h], s.logp[h], align ? s.attn[h] : null, s.len, cScore[ci], s.len + 1, alpha, beta));
                         continue;
                     }
-                    int[] t = Arrays.copyOf(prev, prev.length + 1);
-                    t[prev.length] = cTok[ci];
-                    nextTokens.add(t);
-                    float[] pl = s.liveLogp.get(cHyp[ci]);
-                    float[] nl = Arrays.copyOf(pl, pl.length + 1);
-                    nl[pl.length] = cLogp[ci];
-                    nextLogp.add(nl);
-                    if (align) {
-                        float[][] pa = s.liveAttn.get(cHyp[ci]);
-                        float[][] na = Arrays.copyOf(pa, pa.length + 1);
-                        na[pa.length] = stepAttn[cHyp[ci]];
-                        nextAttn.add(na);
-                    }
-                    nextScores.add(cScore[ci]);
-                    nextParents.add(row + cHyp[ci]);
-                    nextInputs.add(cTok[ci]);
+                    s.extend(next, h, cTok[ci], cScore[ci], cLogp[ci], align ? stepAttn[h] : null);
+                    parents[active + next] = row + h;
+                    input[active + next] = cTok[ci];
+                    next++;
                 }
-                boolean atMax = step >= maxLength[order[g]] || step >= state.maxSteps();
-                if (s.finished.size() >= beam || nextTokens.isEmpty()) {
+                boolean atMax = step >= maxLength[order[g]] || step >= maxSteps;
+                if (s.finished.size() >= beam || next == 0) {
                     s.done = true; // enough finished (the live ones are dropped), or nothing can continue
                 } else if (atMax) {
                     // Out of length: the live hypotheses finish as they are, in live order.
-                    for (int i = 0; i < nextTokens.size(); i++) {
-                        int[] t = nextTokens.get(i);
-                        float[][] na = align ? nextAttn.get(i) : null;
-                        s.finished.add(new Hypothesis(t, nextScores.get(i), normalize(nextScores.get(i), t.length, alpha) + coverage(na, beta), na,
-                                nextLogp.get(i)));
-                        s.finishOrder.add(finishCounter++);
+                    for (int i = 0; i < next; i++) {
+                        s.finished.add(s.finish(s.nextTokens[i], s.nextLogp[i], align ? s.nextAttn[i] : null, s.len + 1,
+                                s.nextScores[i], s.len + 1, alpha, beta));
                     }
                     s.done = true;
                 } else {
-                    s.liveTokens.clear();
-                    s.liveTokens.addAll(nextTokens);
-                    s.liveAttn.clear();
-                    s.liveAttn.addAll(nextAttn);
-                    s.liveLogp.clear();
-                    s.liveLogp.addAll(nextLogp);
-                    s.liveScores.clear();
-                    s.liveScores.addAll(nextScores);
-                    for (int i = 0; i < nextTokens.size(); i++) {
-                        parents[active] = nextParents.get(i);
-                        input[active] = nextInputs.get(i);
-                        active++;
-                    }
+                    s.advance(next);
+                    active += next;
                     order[nextGroups++] = order[g];
                 }
                 row += live;
@@ -202,21 +216,47 @@ public final class BeamSearch {
         }
         List<List<Hypothesis>> result = new ArrayList<>(batch);
         for (Sentence s : sentences) {
-            Integer[] idx = new Integer[s.finished.size()];
-            for (int i = 0; i < idx.length; i++) {
-                idx[i] = i;
-            }
-            Arrays.sort(idx, (a, b) -> {
-                int cmp = Float.compare(s.finished.get(b).normalizedScore(), s.finished.get(a).normalizedScore());
-                return cmp != 0 ? cmp : Integer.compare(s.finishOrder.get(a), s.finishOrder.get(b));
-            });
-            List<Hypothesis> best = new ArrayList<>();
-            for (int i = 0; i < Math.min(nBest, idx.length); i++) {
-                best.add(s.finished.get(idx[i]));
-            }
-            result.add(best);
+            // Stable: equal normalized scores keep the order in which they finished.
+            List<Hypothesis> ranked = new ArrayList<>(s.finished);
+            ranked.sort((a, b) -> Float.compare(b.normalizedScore(), a.normalizedScore()));
+            result.add(new ArrayList<>(ranked.subList(0, Math.min(nBest, ranked.size()))));
         }
         return result;
+    }
+
+    /**
+     * The {@code limit} best of candidates [0, total), best first, into {@code best}: higher score
+     * (Float.compare order), then lower hypothesis, then lower token. A bounded insertion sort:
+     * O(total x limit) with no allocation, and the same prefix a full sort would give, since no
+     * two candidates compare equal (tokens of one hypothesis are distinct). Returns limit.
+     */
+    static int selectBest(int total, int limit, float[] score, int[] hyp, int[] tok, int[] best) {
+        if (limit <= 0) {
+            return 0;
+        }
+        int n = 0;
+        for (int i = 0; i < total; i++) {
+            if (n == limit && !before(i, best[n - 1], score, hyp, tok)) {
+                continue;
+            }
+            int j = n < limit ? n++ : n - 1;
+            while (j > 0 && before(i, best[j - 1], score, hyp, tok)) {
+                best[j] = best[j - 1];
+                j--;
+            }
+            best[j] = i;
+        }
+        return n;
+    }
+
+    /** True when candidate a ranks before candidate b. */
+    private static boolean before(int a, int b, float[] score, int[] hyp, int[] tok) {
+        int cmp = Float.compare(score[b], score[a]);
+        if (cmp != 0) {
+            return cmp < 0;
+        }
+        cmp = Integer.compare(hyp[a], hyp[b]);
+        return cmp != 0 ? cmp < 0 : tok[a] < tok[b];
     }
 
     /**

@@ -3,22 +3,27 @@ package dev.kawi.runtime.tokenizer;
 import java.util.Arrays;
 
 /**
- * A fixed-capacity open-addressing hash map from {@code long} keys to non-negative {@code int}
- * values, without boxing. Filled once while a tokenizer is built, then only read, so sharing it
- * between threads needs no locking (it is published through final fields).
+ * An open-addressing hash map from {@code long} keys to non-negative {@code int} values, without
+ * boxing, growing as needed (the table is kept at most half full). The tokenizer fills one once
+ * and then only reads it, so sharing it between threads needs no locking (it is published through
+ * final fields); the vocabulary learner uses one as its pair index.
  */
-final class LongIntMap {
-    private final long[] keys;
-    private final int[] values; // -1 marks an empty slot
-    private final int shift;
+public final class LongIntMap {
+    private long[] keys;
+    private int[] values; // -1 marks an empty slot
+    private int shift;
     private int size;
 
-    /** A map for up to {@code expected} entries (the table is kept at most half full). */
-    LongIntMap(int expected) {
+    /** A map sized for {@code expected} entries. */
+    public LongIntMap(int expected) {
         int bits = 2;
         while ((1 << bits) < 2L * Math.max(1, expected)) {
             bits++;
         }
+        allocate(bits);
+    }
+
+    private void allocate(int bits) {
         keys = new long[1 << bits];
         values = new int[1 << bits];
         Arrays.fill(values, -1);
@@ -31,7 +36,7 @@ final class LongIntMap {
     }
 
     /** The value for key, or -1. */
-    int get(long key) {
+    public int get(long key) {
         int mask = keys.length - 1;
         for (int i = slot(key); ; i = (i + 1) & mask) {
             int v = values[i];
@@ -42,7 +47,7 @@ final class LongIntMap {
     }
 
     /** Sets key to value (value >= 0), replacing an existing value. */
-    void put(long key, int value) {
+    public void put(long key, int value) {
         if (value < 0) {
             throw new IllegalArgumentException("negative value " + value);
         }
@@ -50,7 +55,9 @@ final class LongIntMap {
         for (int i = slot(key); ; i = (i + 1) & mask) {
             if (values[i] < 0) {
                 if (2 * (size + 1) > keys.length) {
-                    throw new IllegalStateException("LongIntMap over capacity " + keys.length / 2);
+                    grow();
+                    put(key, value);
+                    return;
                 }
                 keys[i] = key;
                 values[i] = value;
@@ -64,8 +71,20 @@ final class LongIntMap {
         }
     }
 
+    private void grow() {
+        long[] oldKeys = keys;
+        int[] oldValues = values;
+        allocate(64 - shift + 1);
+        size = 0;
+        for (int i = 0; i < oldKeys.length; i++) {
+            if (oldValues[i] >= 0) {
+                put(oldKeys[i], oldValues[i]);
+            }
+        }
+    }
+
     /** Number of entries. */
-    int size() {
+    public int size() {
         return size;
     }
 }

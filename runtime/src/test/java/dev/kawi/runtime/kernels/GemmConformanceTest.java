@@ -161,10 +161,58 @@ class GemmConformanceTest {
         }
     }
 
+    /**
+     * A·B and Aᵀ·B compute each element as one fused multiply-add chain over p = 0..k-1 in order
+     * (from C when accumulating): exactly, for shapes that cross every blocking boundary, at 1
+     * and 2 threads.
+     */
+    @Test
+    void matmulIsOneFmaChainPerElementAtEveryThreadCount() {
+        SplittableRandom rnd = new SplittableRandom(SEED + 5);
+        int[][] shapes = {{5, 3, 2}, {97, 257, 300}, {13, 600, 700}};
+        try (Arena arena = Arena.ofShared()) {
+            for (int[] s : shapes) {
+                int m = s[0], n = s[1], k = s[2];
+                MemorySegment a = KernelTestData.floats(arena, rnd, 0, (long) m * k);
+                MemorySegment at = KernelTestData.floats(arena, rnd, 0, (long) k * m);
+                MemorySegment b = KernelTestData.floats(arena, rnd, 0, (long) k * n);
+                MemorySegment c0 = KernelTestData.floats(arena, rnd, 0, (long) m * n);
+                float[] init = KernelTestData.read(c0, 0, (long) m * n);
+                float[] aa = KernelTestData.read(a, 0, (long) m * k);
+                float[] aat = KernelTestData.read(at, 0, (long) k * m);
+                float[] bb = KernelTestData.read(b, 0, (long) k * n);
+                for (VectorKernels v : new VectorKernels[] {V1, V2}) {
+                    for (boolean trans : new boolean[] {false, true}) {
+                        MemorySegment c = arena.allocate(4L * m * n, 64);
+                        MemorySegment.copy(c0, 0, c, 0, 4L * m * n);
+                        if (trans) {
+                            v.matmulTransA(m, n, k, at, 0, m, b, 0, n, c, 0, n, true);
+                        } else {
+                            v.matmul(m, n, k, a, 0, k, b, 0, n, c, 0, n, true);
+                        }
+                        float[] got = KernelTestData.read(c, 0, (long) m * n);
+                        for (int i = 0; i < m; i++) {
+                            for (int j = 0; j < n; j++) {
+                                float x = init[i * n + j];
+                                for (int p = 0; p < k; p++) {
+                                    x = Math.fma(trans ? aat[p * m + i] : aa[i * k + p], bb[p * n + j], x);
+                                }
+                                if (Float.floatToRawIntBits(x) != Float.floatToRawIntBits(got[i * n + j])) {
+                                    throw new AssertionError((trans ? "matmulTransA " : "matmul ") + m + "x" + n + "x" + k + " threads "
+                                            + v.threads() + " element (" + i + "," + j + "): " + got[i * n + j] + " != " + x + " (seed " + (SEED + 5) + ")");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void matmulAndTransposedMatmulMatchScalar() {
         SplittableRandom rnd = new SplittableRandom(SEED + 4);
-        int[][] shapes = {{1, 1, 1}, {3, 5, 7}, {8, 9, 17}, {16, 33, 64}, {37, 20, 129}};
+        int[][] shapes = {{1, 1, 1}, {3, 5, 7}, {8, 9, 17}, {16, 33, 64}, {37, 20, 129}, {100, 300, 300}, {7, 520, 513}, {200, 70, 600}};
         try (Arena arena = Arena.ofShared()) {
             for (int[] s : shapes) {
                 int m = s[0], n = s[1], k = s[2];

@@ -164,10 +164,6 @@ public final class Seq2Seq {
         forward(ws, w, b, PassOptions.EVAL);
     }
 
-    private Buf posBuf(Workspace ws, Buf w) {
-        return w;
-    }
-
     private long dropSeed(PassOptions o, int site) {
         return o.seed() * 0x9E3779B97F4A7C15L + site * 0xC2B2AE3D27D4EB4FL;
     }
@@ -420,8 +416,7 @@ public final class Seq2Seq {
         long nf = (long) rows * ffn;
         ws.dg.zero(0, nf);
         Linear.backward(p, ws.dg, 0, g, fc2.w, bias(g, fc2), fc2.b, dz, 0, gAct, 0, w, fc2.w, rows, ffn, d);
-        ws.df.zero(0, nf);
-        Act.backward(ws.df, 0, ws.dg, 0, f, 0, nf, act);
+        Act.backward(ws.df, 0, ws.dg, 0, f, 0, nf, act, false);
         Linear.backward(p, ws.du, 0, g, fc1.w, bias(g, fc1), fc1.b, ws.df, 0, coreIn(sub), 0, w, fc1.w, rows, d, ffn);
     }
 

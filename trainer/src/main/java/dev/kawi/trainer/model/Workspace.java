@@ -99,7 +99,12 @@ public final class Workspace {
         return products;
     }
 
-    /** Grows the buffers to fit {@code b} (no-op when they already do). */
+    /**
+     * Grows the buffers to fit {@code b} (no-op when they already do). The row-sized buffers and
+     * each attention-weight group grow separately, by half again, in their own arena that is
+     * closed when replaced: length-sorted batches change shape every step, and reallocating (and
+     * zeroing) everything for each new maximum cost a quarter of the first epoch's time.
+     */
     void ensure(Batch b) {
         int rows = Math.max(b.size() * b.srcLen(), b.size() * b.tgtLen());
         int h = config.numHeads();
@@ -107,83 +112,138 @@ public final class Workspace {
         long selfProbs = (long) b.size() * h * b.tgtLen() * b.tgtLen();
         long crossProbs = (long) b.size() * h * b.tgtLen() * b.srcLen();
         int tmax = Math.max(b.srcLen(), b.tgtLen());
-        if (rows <= capRows && encProbs <= capEncProbs && selfProbs <= capSelfProbs && crossProbs <= capCrossProbs
-                && tmax <= capRowsProbs) {
-            return;
+        if (rows > capRows) {
+            capRows = (int) Math.max(rows, capRows * 3L / 2);
+            rowsArena = renew(rowsArena);
+            allocateRows();
         }
-        // Grow with headroom so that slowly growing batches do not reallocate every step.
-        capRows = (int) Math.max(rows, capRows * 5L / 4);
-        capEncProbs = Math.max(encProbs, capEncProbs * 5 / 4);
-        capSelfProbs = Math.max(selfProbs, capSelfProbs * 5 / 4);
-        capCrossProbs = Math.max(crossProbs, capCrossProbs * 5 / 4);
-        capRowsProbs = Math.max(tmax, capRowsProbs * 5 / 4);
-        allocate();
+        if (encProbs > capEncProbs || selfProbs > capSelfProbs || crossProbs > capCrossProbs || tmax > capRowsProbs) {
+            capEncProbs = Math.max(encProbs, capEncProbs * 3 / 2);
+            capSelfProbs = Math.max(selfProbs, capSelfProbs * 3 / 2);
+            capCrossProbs = Math.max(crossProbs, capCrossProbs * 3 / 2);
+            capRowsProbs = Math.max(tmax, capRowsProbs * 3 / 2);
+            probsArena = renew(probsArena);
+            allocateProbs();
+        }
     }
 
-    private Buf buf(long n) {
-        return Buf.allocate(precision, n);
+    /**
+     * Allocates up front for batches of at most {@code maxRows} padded positions per side and
+     * sequences of at most {@code maxLen}: a token-budget batcher's bound, so that training never
+     * reallocates (each new maximum otherwise costs a zeroed reallocation).
+     */
+    public void reserve(int maxRows, int maxLen) {
+        int h = config.numHeads();
+        long probs = (long) maxRows * h * maxLen;
+        ensureCapacity(maxRows, probs, probs, probs, maxLen);
+    }
+
+    private void ensureCapacity(int rows, long encProbs, long selfProbs, long crossProbs, int tmax) {
+        if (rows > capRows) {
+            capRows = rows;
+            rowsArena = renew(rowsArena);
+            allocateRows();
+        }
+        if (encProbs > capEncProbs || selfProbs > capSelfProbs || crossProbs > capCrossProbs || tmax > capRowsProbs) {
+            capEncProbs = Math.max(encProbs, capEncProbs);
+            capSelfProbs = Math.max(selfProbs, capSelfProbs);
+            capCrossProbs = Math.max(crossProbs, capCrossProbs);
+            capRowsProbs = Math.max(tmax, capRowsProbs);
+            probsArena = renew(probsArena);
+            allocateProbs();
+        }
+    }
+
+    private java.lang.foreign.Arena rowsArena;
+    private java.lang.foreign.Arena probsArena;
+
+    private static java.lang.foreign.Arena renew(java.lang.foreign.Arena old) {
+        if (old != null) {
+            old.close();
+        }
+        return java.lang.foreign.Arena.ofShared();
+    }
+
+    private Buf buf(java.lang.foreign.Arena arena, long n) {
+        return Buf.allocate(precision, n, arena);
     }
 
     private void sub(Sub s, long r, int d) {
-        s.ln = buf(r * d);
-        s.mean = buf(r);
-        s.rstd = buf(r);
-        s.sum = buf(r * d);
+        s.ln = buf(rowsArena, r * d);
+        s.mean = buf(rowsArena, r);
+        s.rstd = buf(rowsArena, r);
+        s.sum = buf(rowsArena, r * d);
     }
 
-    private void allocate() {
+    private void allocateRows() {
         int d = config.dModel();
         int ffn = config.ffnDim();
         long r = capRows;
-        enc = new Enc[config.encoderLayers()];
-        for (int l = 0; l < enc.length; l++) {
-            Enc e = enc[l] = new Enc();
+        if (enc == null) {
+            enc = new Enc[config.encoderLayers()];
+            for (int l = 0; l < enc.length; l++) {
+                enc[l] = new Enc();
+            }
+            dec = new Dec[config.decoderLayers()];
+            for (int l = 0; l < dec.length; l++) {
+                dec[l] = new Dec();
+            }
+        }
+        for (Enc e : enc) {
             sub(e.attn, r, d);
             sub(e.ffn, r, d);
-            e.qkv = buf(r * 3 * d);
-            e.probs = buf(capEncProbs);
-            e.att = buf(r * d);
-            e.f = buf(r * ffn);
-            e.g = buf(r * ffn);
+            e.qkv = buf(rowsArena, r * 3 * d);
+            e.att = buf(rowsArena, r * d);
+            e.f = buf(rowsArena, r * ffn);
+            e.g = buf(rowsArena, r * ffn);
         }
-        dec = new Dec[config.decoderLayers()];
-        for (int l = 0; l < dec.length; l++) {
-            Dec e = dec[l] = new Dec();
+        for (Dec e : dec) {
             sub(e.self, r, d);
             sub(e.cross, r, d);
             sub(e.ffn, r, d);
-            e.qkv = buf(r * 3 * d);
-            e.selfProbs = buf(capSelfProbs);
-            e.selfAtt = buf(r * d);
-            e.q = buf(r * d);
-            e.kv = buf(r * 2 * d);
-            e.crossProbs = buf(capCrossProbs);
-            e.crossAtt = buf(r * d);
-            e.f = buf(r * ffn);
-            e.g = buf(r * ffn);
+            e.qkv = buf(rowsArena, r * 3 * d);
+            e.selfAtt = buf(rowsArena, r * d);
+            e.q = buf(rowsArena, r * d);
+            e.kv = buf(rowsArena, r * 2 * d);
+            e.crossAtt = buf(rowsArena, r * d);
+            e.f = buf(rowsArena, r * ffn);
+            e.g = buf(rowsArena, r * ffn);
         }
-        encEmb = buf(r * d);
-        encFinal = buf(r * d);
-        encMean = buf(r);
-        encRstd = buf(r);
-        decEmb = buf(r * d);
-        decFinal = buf(r * d);
-        decMean = buf(r);
-        decRstd = buf(r);
-        logits = buf(r * config.vocabSize());
-        z = buf(r * d);
-        dx = buf(r * d);
-        dt = buf(r * d);
-        dz = buf(r * d);
-        du = buf(r * d);
-        datt = buf(r * d);
-        dqkv = buf(r * 3 * d);
-        dq = buf(r * d);
-        dkv = buf(r * 2 * d);
-        df = buf(r * ffn);
-        dg = buf(r * ffn);
-        dEnc = buf(r * d);
-        dProbs = buf((long) capRowsProbs * capRowsProbs);
+        encEmb = buf(rowsArena, r * d);
+        encFinal = buf(rowsArena, r * d);
+        encMean = buf(rowsArena, r);
+        encRstd = buf(rowsArena, r);
+        decEmb = buf(rowsArena, r * d);
+        decFinal = buf(rowsArena, r * d);
+        decMean = buf(rowsArena, r);
+        decRstd = buf(rowsArena, r);
+        logits = buf(rowsArena, r * config.vocabSize());
+        z = buf(rowsArena, r * d);
+        dx = buf(rowsArena, r * d);
+        dt = buf(rowsArena, r * d);
+        dz = buf(rowsArena, r * d);
+        du = buf(rowsArena, r * d);
+        datt = buf(rowsArena, r * d);
+        dqkv = buf(rowsArena, r * 3 * d);
+        dq = buf(rowsArena, r * d);
+        dkv = buf(rowsArena, r * 2 * d);
+        df = buf(rowsArena, r * ffn);
+        dg = buf(rowsArena, r * ffn);
+        dEnc = buf(rowsArena, r * d);
+    }
+
+    private void allocateProbs() {
+        if (enc == null) {
+            allocateRows();
+        }
+        for (Enc e : enc) {
+            e.probs = buf(probsArena, capEncProbs);
+        }
+        for (Dec e : dec) {
+            e.selfProbs = buf(probsArena, capSelfProbs);
+            e.crossProbs = buf(probsArena, capCrossProbs);
+        }
+        dProbs = buf(probsArena, (long) capRowsProbs * capRowsProbs);
     }
 
     /** The logits (or, after a backward pass, their gradient) of the last batch: (B·T, V). */

@@ -42,6 +42,12 @@ public final class Act {
     /** {@code dInp[i] += dOut[i] · act'(inp[i])}. */
     public static void backward(Buf dInp, long dInpOff, Buf dOut, long dOutOff, Buf inp, long inpOff, long n,
                                 ModelConfig.Activation act) {
+        backward(dInp, dInpOff, dOut, dOutOff, inp, inpOff, n, act, true);
+    }
+
+    /** {@code dInp[i] (+)= dOut[i] · act'(inp[i])}: adds when {@code accumulate}, else overwrites (no read of dInp). */
+    public static void backward(Buf dInp, long dInpOff, Buf dOut, long dOutOff, Buf inp, long inpOff, long n,
+                                ModelConfig.Activation act, boolean accumulate) {
         double[] x = Scratch.get(0, Buf.CHUNK);
         double[] g = Scratch.get(1, Buf.CHUNK);
         double[] d = Scratch.get(2, Buf.CHUNK);
@@ -49,7 +55,11 @@ public final class Act {
             int len = (int) Math.min(Buf.CHUNK, n - c);
             inp.read(inpOff + c, x, 0, len);
             dOut.read(dOutOff + c, g, 0, len);
-            dInp.read(dInpOff + c, d, 0, len);
+            if (accumulate) {
+                dInp.read(dInpOff + c, d, 0, len);
+            } else {
+                java.util.Arrays.fill(d, 0, len, 0.0);
+            }
             switch (act) {
                 case RELU -> {
                     for (int i = 0; i < len; i++) {

@@ -12,14 +12,24 @@ public final class Dropout {
     private Dropout() {
     }
 
-    /** True when element i is kept (probability 1 - p). */
-    static boolean keep(long seed, long i, double p) {
-        // SplitMix64 finalizer of (seed, i): a counter-based generator, independent per element.
-        long z = seed + (i + 1) * 0x9E3779B97F4A7C15L;
+    // Element i is kept (probability 1 - p, p rounded to a multiple of 2^-16) when its 16-bit
+    // draw is at least p · 65536; one 64-bit hash of (seed, i / 4) gives the draws of four
+    // neighbouring elements.
+
+    /** SplitMix64's finalizer of (seed, group): a counter-based generator, independent per group. */
+    private static long hash(long seed, long group) {
+        long z = seed + (group + 1) * 0x9E3779B97F4A7C15L;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        z ^= z >>> 31;
-        return (z >>> 11) * 0x1.0p-53 >= p;
+        return z ^ (z >>> 31);
+    }
+
+    private static long draw(long hash, long i) {
+        return (hash >>> (16 * (i & 3))) & 0xFFFF;
+    }
+
+    private static long threshold(double p) {
+        return Math.round(p * 65536);
     }
 
     /** In place: {@code x[i] = keep ? x[i] / (1 - p) : 0} for n elements; nothing when p is 0. */
@@ -32,8 +42,16 @@ public final class Dropout {
         for (long c = 0; c < n; c += Buf.CHUNK) {
             int len = (int) Math.min(Buf.CHUNK, n - c);
             x.read(off + c, v, 0, len);
+            long thr = threshold(p);
+            long group = -1;
+            long h = 0;
             for (int i = 0; i < len; i++) {
-                v[i] = keep(seed, c + i, p) ? v[i] * s : 0;
+                long idx = c + i;
+                if (idx >>> 2 != group) {
+                    group = idx >>> 2;
+                    h = hash(seed, group);
+                }
+                v[i] = draw(h, idx) >= thr ? v[i] * s : 0;
             }
             x.write(off + c, v, 0, len);
         }

@@ -2,6 +2,7 @@ package dev.kawi.trainer.nn;
 
 import dev.kawi.trainer.tensor.Buf;
 import dev.kawi.trainer.tensor.Products;
+import dev.kawi.trainer.tensor.Scratch;
 
 /** A linear layer {@code out = inp · Wᵀ + b} with W stored (outDim, inDim), as in the model file. */
 public final class Linear {
@@ -13,11 +14,16 @@ public final class Linear {
                                int n, int inDim, int outDim) {
         p.abT(n, outDim, inDim, inp, inpOff, inDim, w, wOff, inDim, out, outOff, outDim, false);
         if (bias != null) {
+            double[] b = Scratch.get(0, outDim);
+            double[] row = Scratch.get(1, outDim);
+            bias.read(biasOff, b, 0, outDim);
             for (int r = 0; r < n; r++) {
                 long o = outOff + (long) r * outDim;
+                out.read(o, row, 0, outDim);
                 for (int j = 0; j < outDim; j++) {
-                    out.set(o + j, out.get(o + j) + bias.get(biasOff + j));
+                    row[j] += b[j];
                 }
+                out.write(o, row, 0, outDim);
             }
         }
     }
@@ -33,12 +39,16 @@ public final class Linear {
         }
         p.aTb(outDim, inDim, n, dOut, dOutOff, outDim, inp, inpOff, inDim, dW, dwOff, inDim, true);
         if (dBias != null) {
+            double[] sum = Scratch.get(0, outDim);
+            double[] row = Scratch.get(1, outDim);
+            dBias.read(dbOff, sum, 0, outDim);
             for (int r = 0; r < n; r++) {
-                long d = dOutOff + (long) r * outDim;
+                dOut.read(dOutOff + (long) r * outDim, row, 0, outDim);
                 for (int j = 0; j < outDim; j++) {
-                    dBias.add(dbOff + j, dOut.get(d + j));
+                    sum[j] += row[j];
                 }
             }
+            dBias.write(dbOff, sum, 0, outDim);
         }
     }
 }

@@ -53,6 +53,11 @@ public abstract sealed class Buf permits F32Buf, F64Buf {
         return p == Precision.F32 ? new F32Buf(n) : new F64Buf(n);
     }
 
+    /** Allocates a zeroed buffer of {@code n} elements; F32 buffers live in {@code arena}. */
+    public static Buf allocate(Precision p, long n, java.lang.foreign.Arena arena) {
+        return p == Precision.F32 ? new F32Buf(n, arena) : new F64Buf(n);
+    }
+
     /** This buffer's precision. */
     public abstract Precision precision();
 }

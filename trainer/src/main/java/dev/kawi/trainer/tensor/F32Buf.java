@@ -10,10 +10,15 @@ public final class F32Buf extends Buf {
     private final MemorySegment seg;
     private final long size;
 
-    /** A zeroed buffer of {@code n} floats. */
+    /** A zeroed buffer of {@code n} floats, freed by the garbage collector. */
     public F32Buf(long n) {
+        this(n, Arena.ofAuto());
+    }
+
+    /** A zeroed buffer of {@code n} floats in {@code arena} (freed when the arena closes). */
+    public F32Buf(long n, Arena arena) {
         this.size = n;
-        this.seg = Arena.ofAuto().allocate(Math.max(4, 4 * n), 64);
+        this.seg = arena.allocate(Math.max(4, 4 * n), 64);
     }
 
     /** The native segment (kernels take it with byte offsets = 4 * element offset). */

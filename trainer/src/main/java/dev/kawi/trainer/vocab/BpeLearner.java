@@ -1,5 +1,6 @@
 package dev.kawi.trainer.vocab;
 
+import dev.kawi.runtime.tokenizer.LongIntMap;
 import dev.kawi.weights.TokenizerSpec;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -80,7 +81,7 @@ public final class BpeLearner {
     private final long totalWords;
 
     // Pairs, by dense index (P grows as pairs appear).
-    private final LongIntHashMap pairIndex = new LongIntHashMap(1 << 16);
+    private final LongIntMap pairIndex = new LongIntMap(1 << 16);
     private long[] pairKey = new long[1 << 16];   // (P) left << 32 | right
     private long[] count = new long[1 << 16];     // (P) occurrences, weighted by word frequency
     private int[][] where = new int[1 << 16][];   // (P) words holding the pair (maybe stale, maybe repeated)
@@ -292,7 +293,7 @@ public final class BpeLearner {
         }
         pairKey[p] = key;
         whereLast[p] = -1;
-        pairIndex.putNew(key, p);
+        pairIndex.put(key, p);
         return p;
     }
 

@@ -4,13 +4,11 @@ import static dev.kawi.runtime.kernels.simd.VectorMath.F;
 import static dev.kawi.runtime.kernels.simd.VectorMath.FL;
 import static dev.kawi.runtime.kernels.simd.VectorMath.L;
 import static dev.kawi.runtime.kernels.simd.VectorMath.get;
-import static dev.kawi.runtime.kernels.simd.VectorMath.load;
+import static dev.kawi.runtime.kernels.simd.VectorMath.NATIVE;
 import static dev.kawi.runtime.kernels.simd.VectorMath.set;
-import static dev.kawi.runtime.kernels.simd.VectorMath.store;
 
 import dev.kawi.runtime.kernels.WorkerPool;
 import java.lang.foreign.MemorySegment;
-import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -66,25 +64,38 @@ final class VectorAttention {
     private VectorAttention() {
     }
 
-    private static void run(WorkerPool pool, int tasks, long work, IntConsumer task, MemorySegment... segments) {
-        if (work < INLINE_WORK) {
-            for (int i = 0; i < tasks; i++) {
-                task.accept(i);
-            }
-        } else {
-            VectorOps.run(pool, tasks, task, segments);
-        }
+    /** Runs the tasks on the pool, or on the caller alone when the call is too small to share. */
+    private static void run(WorkerPool pool, int tasks, long work, PoolTask task) {
+        PoolTask.run(work < INLINE_WORK ? VectorGemm.SERIAL : pool, tasks, task);
     }
 
-    static void attention(WorkerPool pool, int batch, int heads, int headDim, int qLen, int kvLen, int[] kvValid, boolean causal, float scale,
-                          MemorySegment q, long qOff, int ldq, MemorySegment k, long kOff, int ldk, MemorySegment v, long vOff, int ldv,
-                          MemorySegment out, long outOff, int ldo, MemorySegment weights, long wOff) {
-        if (batch <= 0 || heads <= 0 || qLen <= 0 || headDim <= 0) {
-            return;
-        }
-        int qBlocks = (qLen + QUERY_BLOCK - 1) / QUERY_BLOCK;
-        long work = (long) batch * heads * qLen * Math.max(1, kvLen) * headDim;
-        run(pool, batch * heads * qBlocks, work, task -> {
+    /** Task = (item, head, block of {@link #QUERY_BLOCK} queries) of {@link #attention}. */
+    private static final class AttentionTask extends PoolTask {
+        int qBlocks;
+        int heads;
+        int headDim;
+        int qLen;
+        int kvLen;
+        int[] kvValid;
+        boolean causal;
+        float scale;
+        MemorySegment q;
+        long qOff;
+        int ldq;
+        MemorySegment k;
+        long kOff;
+        int ldk;
+        MemorySegment v;
+        long vOff;
+        int ldv;
+        MemorySegment out;
+        long outOff;
+        int ldo;
+        MemorySegment weights;
+        long wOff;
+
+        @Override
+        public void accept(int task) {
             int bh = task / qBlocks;
             int b = bh / heads;
             int h = bh % heads;
@@ -107,7 +118,106 @@ final class VectorAttention {
                     VectorMath.fill(weights, wb + limit, kvLen - limit, 0f);
                 }
             }
-        }, q, k, v, out, weights);
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(q) && shareable(k) && shareable(v) && shareable(out) && shareable(weights);
+        }
+
+        @Override
+        void clear() {
+            kvValid = null;
+            q = k = v = out = weights = null;
+        }
+    }
+
+    /** Task = (item, head) of {@link #attentionStep}. */
+    private static final class StepTask extends PoolTask {
+        int heads;
+        int headDim;
+        float scale;
+        MemorySegment q;
+        long qOff;
+        int ldq;
+        MemorySegment kCache;
+        MemorySegment vCache;
+        int ldkv;
+        int[] rows;
+        int rowStride;
+        int[] lengths;
+        MemorySegment out;
+        long outOff;
+        int ldo;
+        MemorySegment weights;
+        long wOff;
+        int ldw;
+
+        @Override
+        public void accept(int task) {
+            int b = task / heads;
+            int h = task % heads;
+            int col = h * headDim;
+            int len = lengths[b];
+            float[] p = attend(SCRATCH.get(), headDim, scale, q, qOff + (long) b * ldq + col, kCache, col, ldkv, vCache, col, ldkv,
+                    rows, b * rowStride, len, out, outOff + (long) b * ldo + col);
+            if (weights != null) {
+                MemorySegment.copy(p, 0, weights, FL, (wOff + ((long) b * heads + h) * ldw) << 2, len);
+            }
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(q) && shareable(kCache) && shareable(vCache) && shareable(out) && shareable(weights);
+        }
+
+        @Override
+        void clear() {
+            rows = lengths = null;
+            q = kCache = vCache = out = weights = null;
+        }
+    }
+
+    /** One instance of each task per calling thread: the kernels are shared by concurrent requests. */
+    private static final class Tasks {
+        final AttentionTask attention = new AttentionTask();
+        final StepTask step = new StepTask();
+    }
+
+    private static final ThreadLocal<Tasks> TASKS = ThreadLocal.withInitial(Tasks::new);
+
+    static void attention(WorkerPool pool, int batch, int heads, int headDim, int qLen, int kvLen, int[] kvValid, boolean causal, float scale,
+                          MemorySegment q, long qOff, int ldq, MemorySegment k, long kOff, int ldk, MemorySegment v, long vOff, int ldv,
+                          MemorySegment out, long outOff, int ldo, MemorySegment weights, long wOff) {
+        if (batch <= 0 || heads <= 0 || qLen <= 0 || headDim <= 0) {
+            return;
+        }
+        int qBlocks = (qLen + QUERY_BLOCK - 1) / QUERY_BLOCK;
+        long work = (long) batch * heads * qLen * Math.max(1, kvLen) * headDim;
+        AttentionTask t = TASKS.get().attention;
+        t.qBlocks = qBlocks;
+        t.heads = heads;
+        t.headDim = headDim;
+        t.qLen = qLen;
+        t.kvLen = kvLen;
+        t.kvValid = kvValid;
+        t.causal = causal;
+        t.scale = scale;
+        t.q = q;
+        t.qOff = qOff;
+        t.ldq = ldq;
+        t.k = k;
+        t.kOff = kOff;
+        t.ldk = ldk;
+        t.v = v;
+        t.vOff = vOff;
+        t.ldv = ldv;
+        t.out = out;
+        t.outOff = outOff;
+        t.ldo = ldo;
+        t.weights = weights;
+        t.wOff = wOff;
+        run(pool, batch * heads * qBlocks, work, t);
     }
 
     static void attentionStep(WorkerPool pool, int batch, int heads, int headDim, float scale,
@@ -124,17 +234,26 @@ final class VectorAttention {
             }
             work += (long) heads * Math.max(1, lengths[b]) * headDim;
         }
-        run(pool, batch * heads, work, task -> {
-            int b = task / heads;
-            int h = task % heads;
-            int col = h * headDim;
-            int len = lengths[b];
-            float[] p = attend(SCRATCH.get(), headDim, scale, q, qOff + (long) b * ldq + col, kCache, col, ldkv, vCache, col, ldkv,
-                    rows, b * rowStride, len, out, outOff + (long) b * ldo + col);
-            if (weights != null) {
-                MemorySegment.copy(p, 0, weights, FL, (wOff + ((long) b * heads + h) * ldw) << 2, len);
-            }
-        }, q, kCache, vCache, out, weights);
+        StepTask t = TASKS.get().step;
+        t.heads = heads;
+        t.headDim = headDim;
+        t.scale = scale;
+        t.q = q;
+        t.qOff = qOff;
+        t.ldq = ldq;
+        t.kCache = kCache;
+        t.vCache = vCache;
+        t.ldkv = ldkv;
+        t.rows = rows;
+        t.rowStride = rowStride;
+        t.lengths = lengths;
+        t.out = out;
+        t.outOff = outOff;
+        t.ldo = ldo;
+        t.weights = weights;
+        t.wOff = wOff;
+        t.ldw = ldw;
+        run(pool, batch * heads, work, t);
     }
 
     /**
@@ -155,7 +274,7 @@ final class VectorAttention {
         float[] qs = sc.q(d);
         int c = 0;
         for (; c <= d - L; c += L) {
-            load(q, qe + c).mul(scale).intoArray(qs, c);
+            FloatVector.fromMemorySegment(F, q, (qe + c) << 2, NATIVE).mul(scale).intoArray(qs, c);
         }
         for (; c < d; c++) {
             qs[c] = get(q, qe + c) * scale;
@@ -185,15 +304,34 @@ final class VectorAttention {
             FloatVector a3 = a0;
             for (int c = 0; c < dv; c += L) {
                 FloatVector qv = FloatVector.fromArray(F, qs, c);
-                a0 = qv.fma(load(k, k0 + c), a0);
-                a1 = qv.fma(load(k, k1 + c), a1);
-                a2 = qv.fma(load(k, k2 + c), a2);
-                a3 = qv.fma(load(k, k3 + c), a3);
+                a0 = qv.fma(FloatVector.fromMemorySegment(F, k, (k0 + c) << 2, NATIVE), a0);
+                a1 = qv.fma(FloatVector.fromMemorySegment(F, k, (k1 + c) << 2, NATIVE), a1);
+                a2 = qv.fma(FloatVector.fromMemorySegment(F, k, (k2 + c) << 2, NATIVE), a2);
+                a3 = qv.fma(FloatVector.fromMemorySegment(F, k, (k3 + c) << 2, NATIVE), a3);
             }
-            float s0 = VectorMath.sum(a0);
-            float s1 = VectorMath.sum(a1);
-            float s2 = VectorMath.sum(a2);
-            float s3 = VectorMath.sum(a3);
+            // The fixed-order lane sums, written out (see VectorMath.X1).
+            if (L >= 16) {
+                a0 = a0.add(a0.rearrange(VectorMath.X8));
+                a1 = a1.add(a1.rearrange(VectorMath.X8));
+                a2 = a2.add(a2.rearrange(VectorMath.X8));
+                a3 = a3.add(a3.rearrange(VectorMath.X8));
+            }
+            if (L >= 8) {
+                a0 = a0.add(a0.rearrange(VectorMath.X4));
+                a1 = a1.add(a1.rearrange(VectorMath.X4));
+                a2 = a2.add(a2.rearrange(VectorMath.X4));
+                a3 = a3.add(a3.rearrange(VectorMath.X4));
+            }
+            if (L >= 4) {
+                a0 = a0.add(a0.rearrange(VectorMath.X2));
+                a1 = a1.add(a1.rearrange(VectorMath.X2));
+                a2 = a2.add(a2.rearrange(VectorMath.X2));
+                a3 = a3.add(a3.rearrange(VectorMath.X2));
+            }
+            float s0 = a0.add(a0.rearrange(VectorMath.X1)).lane(0);
+            float s1 = a1.add(a1.rearrange(VectorMath.X1)).lane(0);
+            float s2 = a2.add(a2.rearrange(VectorMath.X1)).lane(0);
+            float s3 = a3.add(a3.rearrange(VectorMath.X1)).lane(0);
             for (int c = dv; c < d; c++) {
                 s0 = Math.fma(qs[c], get(k, k0 + c), s0);
                 s1 = Math.fma(qs[c], get(k, k1 + c), s1);
@@ -209,9 +347,19 @@ final class VectorAttention {
             long k0 = kBase + (long) rows[rowsOff + j] * ldk;
             FloatVector a0 = FloatVector.zero(F);
             for (int c = 0; c < dv; c += L) {
-                a0 = FloatVector.fromArray(F, qs, c).fma(load(k, k0 + c), a0);
+                a0 = FloatVector.fromArray(F, qs, c).fma(FloatVector.fromMemorySegment(F, k, (k0 + c) << 2, NATIVE), a0);
             }
-            float s0 = VectorMath.sum(a0);
+            // The fixed-order lane sum, written out (see VectorMath.X1).
+            if (L >= 16) {
+                a0 = a0.add(a0.rearrange(VectorMath.X8));
+            }
+            if (L >= 8) {
+                a0 = a0.add(a0.rearrange(VectorMath.X4));
+            }
+            if (L >= 4) {
+                a0 = a0.add(a0.rearrange(VectorMath.X2));
+            }
+            float s0 = a0.add(a0.rearrange(VectorMath.X1)).lane(0);
             for (int c = dv; c < d; c++) {
                 s0 = Math.fma(qs[c], get(k, k0 + c), s0);
             }
@@ -261,22 +409,22 @@ final class VectorAttention {
             for (int j = 0; j < len; j++) {
                 FloatVector pj = FloatVector.broadcast(F, p[j]);
                 long r = vBase + (long) rows[rowsOff + j] * ldv + c;
-                o0 = load(v, r).fma(pj, o0);
-                o1 = load(v, r + L).fma(pj, o1);
-                o2 = load(v, r + 2 * L).fma(pj, o2);
-                o3 = load(v, r + 3 * L).fma(pj, o3);
+                o0 = FloatVector.fromMemorySegment(F, v, r << 2, NATIVE).fma(pj, o0);
+                o1 = FloatVector.fromMemorySegment(F, v, (r + L) << 2, NATIVE).fma(pj, o1);
+                o2 = FloatVector.fromMemorySegment(F, v, (r + 2 * L) << 2, NATIVE).fma(pj, o2);
+                o3 = FloatVector.fromMemorySegment(F, v, (r + 3 * L) << 2, NATIVE).fma(pj, o3);
             }
-            store(o0, out, oe + c);
-            store(o1, out, oe + c + L);
-            store(o2, out, oe + c + 2 * L);
-            store(o3, out, oe + c + 3 * L);
+            o0.intoMemorySegment(out, (oe + c) << 2, NATIVE);
+            o1.intoMemorySegment(out, (oe + c + L) << 2, NATIVE);
+            o2.intoMemorySegment(out, (oe + c + 2 * L) << 2, NATIVE);
+            o3.intoMemorySegment(out, (oe + c + 3 * L) << 2, NATIVE);
         }
         for (; c < dv; c += L) {
             FloatVector o0 = FloatVector.zero(F);
             for (int j = 0; j < len; j++) {
-                o0 = load(v, vBase + (long) rows[rowsOff + j] * ldv + c).fma(FloatVector.broadcast(F, p[j]), o0);
+                o0 = FloatVector.fromMemorySegment(F, v, (vBase + (long) rows[rowsOff + j] * ldv + c) << 2, NATIVE).fma(FloatVector.broadcast(F, p[j]), o0);
             }
-            store(o0, out, oe + c);
+            o0.intoMemorySegment(out, (oe + c) << 2, NATIVE);
         }
         for (; c < d; c++) {
             float o = 0f;

@@ -72,7 +72,7 @@ final class VectorGemm {
     private static final long GEMV_PARALLEL_MIN = 1L << 20;
 
     /** A pool of one thread (the caller), for calls too small to share. */
-    private static final WorkerPool SERIAL = new WorkerPool(1);
+    static final WorkerPool SERIAL = new WorkerPool(1);
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -204,7 +204,10 @@ final class VectorGemm {
                 gemv(pool, i, a, aOff + (long) i * lda, w, c, cOff + (long) i * ldc, ep);
             }
         } else {
-            tiled(pool, m, w.rows(), w.cols(), new ASource(a, aOff, lda, null), new WSource(w, null), c, cOff, ldc, ep, false);
+            TiledTask t = TASKS.get().tiled;
+            t.a.set(a, aOff, lda);
+            t.w.set(w);
+            t.run(pool, m, w.rows(), w.cols(), c, cOff, ldc, ep, false);
         }
     }
 
@@ -225,11 +228,11 @@ final class VectorGemm {
     /** Columns of the micro-tile. */
     private static final int ONR = 2 * L;
     /** Depth of a packed block: a B micro-panel (OKC x ONR floats) stays in L1. */
-    private static final int OKC = L >= 16 ? 192 : 256;
+    private static final int OKC = 256;
     /** Rows of a packed A block (a multiple of OMR; about 70 KB, in L2). */
     private static final int OMC = 96;
-    /** Columns of a packed B block (a multiple of ONR; about 200 KB, in L2). */
-    private static final int ONC = 256;
+    /** Columns of a packed B block (a multiple of ONR; 512 KB at depth 256, in L2). */
+    private static final int ONC = 512;
 
     /** Per-thread packing buffers of the outer-product path. */
     private static final class OuterScratch {
@@ -262,17 +265,82 @@ final class VectorGemm {
             }
             return;
         }
+        // One task per thread, each over a contiguous range of whole blocks: a task packs each B
+        // block once and runs every row block of its range against it (one task per row block
+        // re-packed all of B for each, a third of the time on the trainer's shapes).
         int rowBlocks = (m + OMC - 1) / OMC;
         int colBlocks = (n + ONC - 1) / ONC;
         boolean byRows = rowBlocks >= colBlocks;
-        int tasks = byRows ? rowBlocks : colBlocks;
-        VectorOps.run(pool, tasks, t -> {
-            int i0 = byRows ? t * OMC : 0;
-            int i1 = byRows ? Math.min(m, i0 + OMC) : m;
-            int j0 = byRows ? 0 : t * ONC;
-            int j1 = byRows ? n : Math.min(n, j0 + ONC);
+        int blocks = byRows ? rowBlocks : colBlocks;
+        int tasks = Math.min(pool.threads(), blocks);
+        int per = (blocks + tasks - 1) / tasks * (byRows ? OMC : ONC);
+        int count = ((byRows ? m : n) + per - 1) / per;
+        OuterTask task = OUTER_TASK.get();
+        task.set(m, n, k, a, aOff, lda, transA, b, bOff, ldb, c, cOff, ldc, accumulate, byRows, per);
+        PoolTask.run(pool, count, task);
+    }
+
+    private static final ThreadLocal<OuterTask> OUTER_TASK = ThreadLocal.withInitial(OuterTask::new);
+
+    /** The outer-product path's pool task: task t computes one contiguous range of rows or columns. Reused call after call. */
+    private static final class OuterTask extends PoolTask {
+        private int m;
+        private int n;
+        private int k;
+        private MemorySegment a;
+        private long aOff;
+        private int lda;
+        private boolean transA;
+        private MemorySegment b;
+        private long bOff;
+        private int ldb;
+        private MemorySegment c;
+        private long cOff;
+        private int ldc;
+        private boolean accumulate;
+        private boolean byRows;
+        private int per;
+
+        void set(int m, int n, int k, MemorySegment a, long aOff, int lda, boolean transA, MemorySegment b, long bOff, int ldb,
+                 MemorySegment c, long cOff, int ldc, boolean accumulate, boolean byRows, int per) {
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.a = a;
+            this.aOff = aOff;
+            this.lda = lda;
+            this.transA = transA;
+            this.b = b;
+            this.bOff = bOff;
+            this.ldb = ldb;
+            this.c = c;
+            this.cOff = cOff;
+            this.ldc = ldc;
+            this.accumulate = accumulate;
+            this.byRows = byRows;
+            this.per = per;
+        }
+
+        @Override
+        boolean shareable() {
+            return PoolTask.shareable(a) && PoolTask.shareable(b) && PoolTask.shareable(c);
+        }
+
+        @Override
+        void clear() {
+            a = null;
+            b = null;
+            c = null;
+        }
+
+        @Override
+        public void accept(int t) {
+            int i0 = byRows ? t * per : 0;
+            int i1 = byRows ? Math.min(m, i0 + per) : m;
+            int j0 = byRows ? 0 : t * per;
+            int j1 = byRows ? n : Math.min(n, j0 + per);
             outerRange(i0, i1, j0, j1, k, a, aOff, lda, transA, b, bOff, ldb, c, cOff, ldc, accumulate);
-        }, a, b, c);
+        }
     }
 
     private static void outerRange(int i0, int i1, int j0, int j1, int k, MemorySegment a, long aOff, int lda, boolean transA,
@@ -281,8 +349,12 @@ final class VectorGemm {
         for (int jc = j0; jc < j1; jc += ONC) {
             int nc = Math.min(ONC, j1 - jc);
             int panelsB = (nc + ONR - 1) / ONR;
-            for (int pc = 0; pc < k; pc += OKC) {
-                int kc = Math.min(OKC, k - pc);
+            // Depth blocks of equal size (k = 320 gives 160 + 160, not 256 + 64): short blocks
+            // pay the tile's load and store for little work.
+            int kBlocks = (k + OKC - 1) / OKC;
+            int kStep = (k + kBlocks - 1) / kBlocks;
+            for (int pc = 0; pc < k; pc += kStep) {
+                int kc = Math.min(kStep, k - pc);
                 packB(b, bOff, ldb, pc, kc, jc, nc, s);
                 boolean load = accumulate || pc > 0;
                 for (int ic = i0; ic < i1; ic += OMC) {
@@ -295,7 +367,7 @@ final class VectorGemm {
                         for (int r = 0; r < panelsA; r++) {
                             int ii = ic + r * OMR;
                             int mr = Math.min(OMR, ic + mc - ii);
-                            micro(kc, s.ap, r * kc * OMR, s.bp, q * kc * ONR, c, cOff + (long) ii * ldc + jj, ldc, mr, nr, load, s.tile);
+                            micro(kc, s.ap, r * kc * OMR, transA ? 1 : kc, transA ? OMR : 1, s.bp, q * kc * ONR, c, cOff + (long) ii * ldc + jj, ldc, mr, nr, load, s.tile);
                         }
                     }
                 }
@@ -330,29 +402,32 @@ final class VectorGemm {
             // A is k x m: row p holds op(A)'s column p, so each p gives OMR consecutive values per panel.
             for (int p = 0; p < kc; p++) {
                 MemorySegment.copy(a, FL, 4 * (aOff + (long) (pc + p) * lda + ic), row, 0, mc);
-                for (int r = 0; r < panels; r++) {
+                // Plain loops, not System.arraycopy: the runs are OMR (6) values long.
+                int full = mc / OMR;
+                for (int r = 0; r < full; r++) {
                     int base = r * kc * OMR + p * OMR;
-                    int rows = Math.min(OMR, mc - r * OMR);
-                    System.arraycopy(row, r * OMR, ap, base, rows);
-                    for (int x = rows; x < OMR; x++) {
-                        ap[base + x] = 0f;
+                    int src = r * OMR;
+                    for (int x = 0; x < OMR; x++) {
+                        ap[base + x] = row[src + x];
+                    }
+                }
+                for (int r = full; r < panels; r++) {
+                    int base = r * kc * OMR + p * OMR;
+                    for (int x = 0; x < OMR; x++) {
+                        int i = r * OMR + x;
+                        ap[base + x] = i < mc ? row[i] : 0f;
                     }
                 }
             }
         } else {
+            // A is row-major: each panel holds its OMR rows one after another (row r at r * kc),
+            // copied in bulk; the micro-kernel reads them with stride kc.
             for (int i = 0; i < panels * OMR; i++) {
-                int r = i / OMR;
-                int x = i % OMR;
-                int base = r * kc * OMR + x;
+                int base = (i / OMR) * kc * OMR + (i % OMR) * kc;
                 if (i < mc) {
-                    MemorySegment.copy(a, FL, 4 * (aOff + (long) (ic + i) * lda + pc), row, 0, kc);
-                    for (int p = 0; p < kc; p++) {
-                        ap[base + p * OMR] = row[p];
-                    }
+                    MemorySegment.copy(a, FL, 4 * (aOff + (long) (ic + i) * lda + pc), ap, base, kc);
                 } else {
-                    for (int p = 0; p < kc; p++) {
-                        ap[base + p * OMR] = 0f;
-                    }
+                    java.util.Arrays.fill(ap, base, base + kc, 0f);
                 }
             }
         }
@@ -365,22 +440,44 @@ final class VectorGemm {
      * keeps the twelve accumulators in registers (C2 gives up on vector values merged from
      * different branches), and no load or store touches C outside the real elements.
      */
-    private static void micro(int kc, float[] ap, int aOff, float[] bp, int bOff, MemorySegment c, long cBase, int ldc,
+    private static void micro(int kc, float[] ap, int aOff, int rs, int ps, float[] bp, int bOff, MemorySegment c, long cBase, int ldc,
                               int mr, int nr, boolean load, float[] tile) {
-        java.util.Arrays.fill(tile, 0f);
-        if (load) {
+        boolean full = mr == OMR && nr == ONR;
+        if (!load) {
+            java.util.Arrays.fill(tile, 0f);
+        } else if (full) {
+            // Whole tiles move with vector loads and stores: a MemorySegment.copy per row cost a
+            // third of a 256-deep kernel call.
+            for (int i = 0; i < OMR; i++) {
+                for (int h = 0; h < ONR; h += L) {
+                    FloatVector.fromMemorySegment(F, c, 4 * (cBase + (long) i * ldc + h), NATIVE).intoArray(tile, i * ONR + h);
+                }
+            }
+        } else {
+            java.util.Arrays.fill(tile, 0f);
             for (int i = 0; i < mr; i++) {
                 MemorySegment.copy(c, FL, 4 * (cBase + (long) i * ldc), tile, i * ONR, nr);
             }
         }
-        microTile(kc, ap, aOff, bp, bOff, tile);
-        for (int i = 0; i < mr; i++) {
-            MemorySegment.copy(tile, i * ONR, c, FL, 4 * (cBase + (long) i * ldc), nr);
+        microTile(kc, ap, aOff, rs, ps, bp, bOff, tile);
+        if (full) {
+            for (int i = 0; i < OMR; i++) {
+                for (int h = 0; h < ONR; h += L) {
+                    FloatVector.fromArray(F, tile, i * ONR + h).intoMemorySegment(c, 4 * (cBase + (long) i * ldc + h), NATIVE);
+                }
+            }
+        } else {
+            for (int i = 0; i < mr; i++) {
+                MemorySegment.copy(tile, i * ONR, c, FL, 4 * (cBase + (long) i * ldc), nr);
+            }
         }
     }
 
-    /** {@code tile (6 x 2L) += Σ_p ap[p] ⊗ bp[p]}, one fused multiply-add chain per element. */
-    private static void microTile(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] tile) {
+    /**
+     * {@code tile (6 x 2L) += Σ_p a[·, p] ⊗ bp[p]}, one fused multiply-add chain per element; A's
+     * element (r, p) is {@code ap[aOff + r·rs + p·ps]} (row-major or p-major panels).
+     */
+    private static void microTile(int kc, float[] ap, int aOff, int rs, int ps, float[] bp, int bOff, float[] tile) {
         FloatVector c00 = FloatVector.fromArray(F, tile, 0);
         FloatVector c01 = FloatVector.fromArray(F, tile, L);
         FloatVector c10 = FloatVector.fromArray(F, tile, ONR);
@@ -395,26 +492,26 @@ final class VectorGemm {
         FloatVector c51 = FloatVector.fromArray(F, tile, 5 * ONR + L);
         for (int p = 0; p < kc; p++) {
             // Indices linear in p, so that C2 hoists the range checks out of the loop.
-            int ai = aOff + p * OMR;
+            int ai = aOff + p * ps;
             int bi = bOff + p * ONR;
             FloatVector b0 = FloatVector.fromArray(F, bp, bi);
             FloatVector b1 = FloatVector.fromArray(F, bp, bi + L);
             FloatVector x = FloatVector.broadcast(F, ap[ai]);
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(F, ap[ai + 1]);
+            x = FloatVector.broadcast(F, ap[ai + rs]);
             c10 = b0.fma(x, c10);
             c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(F, ap[ai + 2]);
+            x = FloatVector.broadcast(F, ap[ai + 2 * rs]);
             c20 = b0.fma(x, c20);
             c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(F, ap[ai + 3]);
+            x = FloatVector.broadcast(F, ap[ai + 3 * rs]);
             c30 = b0.fma(x, c30);
             c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(F, ap[ai + 4]);
+            x = FloatVector.broadcast(F, ap[ai + 4 * rs]);
             c40 = b0.fma(x, c40);
             c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(F, ap[ai + 5]);
+            x = FloatVector.broadcast(F, ap[ai + 5 * rs]);
             c50 = b0.fma(x, c50);
             c51 = b1.fma(x, c51);
         }
@@ -432,52 +529,147 @@ final class VectorGemm {
         c51.intoArray(tile, 5 * ONR + L);
     }
 
-    /** Where rows of A come from: a row-major matrix in a segment, or a heap array of rows with stride k. */
-    record ASource(MemorySegment seg, long off, int ld, float[] heap) {
+    /** Where rows of A come from: a row-major matrix. Reused call after call. */
+    static final class ASource {
+        private MemorySegment seg;
+        private long off;
+        private int ld;
+
+        void set(MemorySegment seg, long off, int ld) {
+            this.seg = seg;
+            this.off = off;
+            this.ld = ld;
+        }
+
+        MemorySegment seg() {
+            return seg;
+        }
+
         /** Copies rows [i0, i0+rows) (each k long) into dst, row stride k. */
         void copy(int i0, int rows, int k, float[] dst) {
-            if (heap != null) {
-                System.arraycopy(heap, i0 * k, dst, 0, rows * k);
-                return;
-            }
             for (int i = 0; i < rows; i++) {
                 MemorySegment.copy(seg, FL, 4 * (off + (long) (i0 + i) * ld), dst, i * k, k);
             }
         }
     }
 
-    /** Where rows of W come from: a Weights matrix (row j = output j), or a heap array of rows with stride k. */
-    record WSource(Weights w, float[] heap) {
+    /** Where rows of W come from: a Weights matrix (row j = output j). Reused call after call. */
+    static final class WSource {
+        private Weights w;
+
+        void set(Weights w) {
+            this.w = w;
+        }
+
+        /** True when every segment W is read from may be accessed by worker threads. */
+        boolean shareable() {
+            return PoolTask.shareable(w.data()) && PoolTask.shareable(w.scales());
+        }
+
         /** Decodes rows [j0, j0+rows) of W as floats into dst, row stride k. */
         void copy(int j0, int rows, int k, float[] dst) {
-            if (heap != null) {
-                System.arraycopy(heap, j0 * k, dst, 0, rows * k);
-                return;
-            }
             for (int j = 0; j < rows; j++) {
                 decodeRow(w, j0 + j, dst, j * k);
             }
         }
     }
 
-    private static void tiled(WorkerPool pool, int m, int n, int k, ASource a, WSource w,
-                              MemorySegment c, long cOff, int ldc, Epilogue ep, boolean accumulate) {
-        int mc = Math.max(4, Math.min(m, (MC_BYTES / 4 / Math.max(k, 1)) & ~3));
-        int rowBlocks = (m + mc - 1) / mc;
-        // Split the columns too when there are few row blocks, so both cores work; chunks are
-        // multiples of the 3-row W tile.
-        int colChunks = rowBlocks >= pool.threads() ? 1 : Math.max(1, Math.min(pool.threads() * 2 / rowBlocks, n / 48));
-        int colChunk = ((n + colChunks - 1) / colChunks + NR - 1) / NR * NR;
-        int tasks = rowBlocks * ((n + colChunk - 1) / colChunk);
-        int perRow = (n + colChunk - 1) / colChunk;
-        VectorOps.run(pool, tasks, t -> {
+    /**
+     * Register-tiled product for m >= 2. Tasks are fixed (A-row block, W-column range) pairs, so
+     * the output is independent of which thread runs which task.
+     */
+    static final class TiledTask extends PoolTask {
+        final ASource a = new ASource();
+        final WSource w = new WSource();
+        private int m;
+        private int n;
+        private int k;
+        private MemorySegment c;
+        private long cOff;
+        private int ldc;
+        private Epilogue ep;
+        private boolean accumulate;
+        private int mc;
+        private int colChunk;
+        private int perRow;
+
+        /** Runs the product with the sources set in {@link #a} and {@link #w}. */
+        void run(WorkerPool pool, int m, int n, int k, MemorySegment c, long cOff, int ldc, Epilogue ep, boolean accumulate) {
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.c = c;
+            this.cOff = cOff;
+            this.ldc = ldc;
+            this.ep = ep;
+            this.accumulate = accumulate;
+            mc = Math.max(4, Math.min(m, (MC_BYTES / 4 / Math.max(k, 1)) & ~3));
+            int rowBlocks = (m + mc - 1) / mc;
+            // Split the columns too when there are few row blocks, so both cores work; chunks are
+            // multiples of the 3-row W tile.
+            int colChunks = rowBlocks >= pool.threads() ? 1 : Math.max(1, Math.min(pool.threads() * 2 / rowBlocks, n / 48));
+            colChunk = ((n + colChunks - 1) / colChunks + NR - 1) / NR * NR;
+            perRow = (n + colChunk - 1) / colChunk;
+            PoolTask.run(pool, rowBlocks * perRow, this);
+        }
+
+        @Override
+        public void accept(int t) {
             int i0 = (t / perRow) * mc;
             int j0 = (t % perRow) * colChunk;
-            int rows = Math.min(mc, m - i0);
-            int cols = Math.min(colChunk, n - j0);
-            tiledBlock(i0, rows, j0, cols, k, a, w, c, cOff, ldc, ep, accumulate);
-        }, a.seg(), w.w() == null ? null : w.w().data(), w.w() == null ? null : w.w().scales(), c, ep.bias(), ep.residual());
+            tiledBlock(i0, Math.min(mc, m - i0), j0, Math.min(colChunk, n - j0), k, a, w, c, cOff, ldc, ep, accumulate);
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(a.seg()) && w.shareable() && shareable(c) && shareable(ep.bias()) && shareable(ep.residual());
+        }
+
+        @Override
+        void clear() {
+            a.set(null, 0, 0);
+            w.set(null);
+            c = null;
+            ep = null;
+        }
     }
+
+    /** Blocks of {@link #GEMV_ROWS_PER_TASK} W rows of one 1-row product. */
+    static final class GemvTask extends PoolTask {
+        private float[] x;
+        private Weights w;
+        private int row;
+        private MemorySegment c;
+        private long cOff;
+        private Epilogue ep;
+
+        @Override
+        public void accept(int t) {
+            int j0 = t * GEMV_ROWS_PER_TASK;
+            gemvRows(x, w, j0, Math.min(w.rows(), j0 + GEMV_ROWS_PER_TASK), row, c, cOff, ep);
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(w.data()) && shareable(w.scales()) && shareable(c) && shareable(ep.bias()) && shareable(ep.residual());
+        }
+
+        @Override
+        void clear() {
+            x = null;
+            w = null;
+            c = null;
+            ep = null;
+        }
+    }
+
+    /** One instance of each task per calling thread: the kernels are shared by concurrent requests. */
+    private static final class Tasks {
+        final TiledTask tiled = new TiledTask();
+        final GemvTask gemv = new GemvTask();
+    }
+
+    private static final ThreadLocal<Tasks> TASKS = ThreadLocal.withInitial(Tasks::new);
 
     private static void tiledBlock(int i0, int rows, int j0, int cols, int k, ASource a, WSource w,
                                    MemorySegment c, long cOff, int ldc, Epilogue ep, boolean accumulate) {
@@ -697,10 +889,23 @@ final class VectorGemm {
                 out[TILE_LANE[q]] = lanes[q];
             }
         } else {
-            FloatVector[] acc = {c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33};
-            for (int r = 0; r < 16; r++) {
-                acc[r].intoArray(lanes, r * L);
-            }
+            // One store per accumulator, written out: an array of vectors would be allocated per call.
+            c00.intoArray(lanes, 0);
+            c01.intoArray(lanes, L);
+            c02.intoArray(lanes, 2 * L);
+            c03.intoArray(lanes, 3 * L);
+            c10.intoArray(lanes, 4 * L);
+            c11.intoArray(lanes, 5 * L);
+            c12.intoArray(lanes, 6 * L);
+            c13.intoArray(lanes, 7 * L);
+            c20.intoArray(lanes, 8 * L);
+            c21.intoArray(lanes, 9 * L);
+            c22.intoArray(lanes, 10 * L);
+            c23.intoArray(lanes, 11 * L);
+            c30.intoArray(lanes, 12 * L);
+            c31.intoArray(lanes, 13 * L);
+            c32.intoArray(lanes, 14 * L);
+            c33.intoArray(lanes, 15 * L);
             sumsOfStored(lanes, 16);
             System.arraycopy(lanes, 0, out, 0, 16);
         }
@@ -820,12 +1025,14 @@ final class VectorGemm {
         float[] x = SCRATCH.get().x(k);
         MemorySegment.copy(a, FL, 4 * aOff, x, 0, k);
         int tasks = (n + GEMV_ROWS_PER_TASK - 1) / GEMV_ROWS_PER_TASK;
-        WorkerPool p = (long) n * k >= GEMV_PARALLEL_MIN ? pool : SERIAL;
-        VectorOps.run(p, tasks, t -> {
-            int j0 = t * GEMV_ROWS_PER_TASK;
-            int j1 = Math.min(n, j0 + GEMV_ROWS_PER_TASK);
-            gemvRows(x, w, j0, j1, row, c, cOff, ep);
-        }, w.data(), w.scales(), c, ep.bias(), ep.residual());
+        GemvTask t = TASKS.get().gemv;
+        t.x = x;
+        t.w = w;
+        t.row = row;
+        t.c = c;
+        t.cOff = cOff;
+        t.ep = ep;
+        PoolTask.run((long) n * k >= GEMV_PARALLEL_MIN ? pool : SERIAL, tasks, t);
     }
 
     private static void gemvRows(float[] x, Weights w, int j0, int j1, int row, MemorySegment c, long cOff, Epilogue ep) {

@@ -24,12 +24,18 @@ import jdk.incubator.vector.VectorSpecies;
  * change once the JIT kicks in. The polynomial gives the same bits in both, and in scalar code.
  *
  * <p>Shape of the code, for C2: a vector value that crosses a call C2 did not inline is boxed
- * (allocated), which costs 5-10x. Two things stop inlining here: a method that already has a big
- * compiled body of its own ("already compiled into a big method"; warm-up compiles helpers alone),
- * and the parse-time node budget (NodeCountInliningCutoff; every Vector API call expands into
- * dozens of wrapper methods before it becomes one instruction). So: each hot loop is a method of
- * its own taking segments and scalars; the only vector-typed helpers are small ({@link #exp},
- * {@link #sum}, load/store); loops with exp are not unrolled.
+ * (allocated), which costs 5-10x and allocates on every element. Whether C2 inlines one of our
+ * own methods depends on the order of compilations and on budgets: a callee that already has a
+ * compiled body is refused at call sites the profile calls cold ("already compiled into a medium
+ * method"), and the parse-time node budget (NodeCountInliningCutoff) stops inlining in big
+ * compilation units (every Vector API call expands into dozens of wrapper methods before it
+ * becomes one instruction). The JDK's own Vector API methods are force-inlined and escape both
+ * rules. So no method of this package that runs per call takes or returns a vector: loads and
+ * stores call the JDK directly, the fixed-order horizontal sum (see {@link #X1}) and the exp
+ * polynomial are written out where they are needed (exp's scalar twin {@link #exp(float)} is the
+ * reference; the conformance tests compare them). Measured
+ * before this rule: some JVM runs settled on compilations that boxed in layer norm or
+ * log-softmax, allocating up to 200 KB per decoding step, others on ones that did not.
  */
 final class VectorMath {
     /** The preferred species: the widest the CPU has (256 bits on AVX2, 512 on AVX-512). */
@@ -101,12 +107,6 @@ final class VectorMath {
     private static final FloatVector P0_V = FloatVector.broadcast(F, P0);
     private static final FloatVector GELU_IDENTITY_V = FloatVector.broadcast(F, GELU_IDENTITY);
 
-    // Butterfly shuffles for the horizontal sum: lane i takes lane i ^ s.
-    private static final VectorShuffle<Float> X1 = VectorShuffle.fromOp(F, i -> i ^ 1);
-    private static final VectorShuffle<Float> X2 = VectorShuffle.fromOp(F, i -> i ^ (2 % L));
-    private static final VectorShuffle<Float> X4 = VectorShuffle.fromOp(F, i -> i ^ (4 % L));
-    private static final VectorShuffle<Float> X8 = VectorShuffle.fromOp(F, i -> i ^ (8 % L));
-
     // A thread that is never started: a segment it may access is not confined to one thread.
     private static final Thread PROBE = Thread.ofPlatform().unstarted(() -> { });
 
@@ -114,25 +114,12 @@ final class VectorMath {
     }
 
     /**
-     * True when worker threads may access every given segment (null entries are skipped). A
-     * segment of a confined arena can only be used by its owner thread, so a kernel given one must
-     * run all its tasks on the caller; the fixed task split keeps the results the same.
+     * True when worker threads may access {@code s} (null counts as accessible). A segment of a
+     * confined arena can only be used by its owner thread, so a kernel given one must run all its
+     * tasks on the caller; the fixed task split keeps the results the same.
      */
-    static boolean shareable(MemorySegment... segments) {
-        for (MemorySegment s : segments) {
-            if (s != null && !s.isAccessibleBy(PROBE)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    static FloatVector load(MemorySegment s, long elem) {
-        return FloatVector.fromMemorySegment(F, s, elem << 2, NATIVE);
-    }
-
-    static void store(FloatVector v, MemorySegment s, long elem) {
-        v.intoMemorySegment(s, elem << 2, NATIVE);
+    static boolean shareable(MemorySegment s) {
+        return s == null || s.isAccessibleBy(PROBE);
     }
 
     static float get(MemorySegment s, long elem) {
@@ -143,12 +130,18 @@ final class VectorMath {
         s.setAtIndex(FL, elem, v);
     }
 
-    /** Sets n floats from element {@code elem} to v. */
+    /**
+     * Sets n floats from element {@code elem} to v. The vector is made only when the vector loop
+     * runs: C2 allocated a box for it on every call that skipped the loop (masked softmax rows
+     * with nothing to mask), the only allocation left in a decoding step.
+     */
     static void fill(MemorySegment s, long elem, long n, float v) {
-        FloatVector fv = FloatVector.broadcast(F, v);
         long i = 0;
-        for (; i <= n - L; i += L) {
-            store(fv, s, elem + i);
+        if (n >= L) {
+            FloatVector fv = FloatVector.broadcast(F, v);
+            for (; i <= n - L; i += L) {
+                fv.intoMemorySegment(s, (elem + i) << 2, NATIVE);
+            }
         }
         for (; i < n; i++) {
             set(s, elem + i, v);
@@ -156,49 +149,23 @@ final class VectorMath {
     }
 
     /**
-     * Sum of the lanes in a fixed order (a butterfly). {@code reduceLanes(ADD)} leaves the order
-     * unspecified, so it could differ between the interpreter and C2, or between JDK versions.
+     * Butterfly shuffles for fixed-order horizontal sums: lane i takes lane i ^ s. A sum is written
+     * out where it is needed (no helper may take a vector, see the class comment):
+     * {@code v = v.add(v.rearrange(X8))} when L >= 16, then X4 when L >= 8, X2 when L >= 4, X1,
+     * and {@code v.lane(0)}: lane i is added to lane i + h for h = L/2, ..., 1, the pairs of
+     * {@link VectorGemm#sumsOfStored}, so both give the same bits. {@code reduceLanes(ADD)} leaves
+     * the order unspecified (it could differ between the interpreter and C2, or between JDKs).
      */
-    static float sum(FloatVector v) {
-        if (L >= 16) {
-            v = v.add(v.rearrange(X8));
-        }
-        if (L >= 8) {
-            v = v.add(v.rearrange(X4));
-        }
-        if (L >= 4) {
-            v = v.add(v.rearrange(X2));
-        }
-        if (L >= 2) {
-            v = v.add(v.rearrange(X1));
-        }
-        return v.lane(0);
-    }
+    static final VectorShuffle<Float> X1 = VectorShuffle.fromOp(F, i -> i ^ 1);
+    static final VectorShuffle<Float> X2 = VectorShuffle.fromOp(F, i -> i ^ (2 % L));
+    static final VectorShuffle<Float> X4 = VectorShuffle.fromOp(F, i -> i ^ (4 % L));
+    static final VectorShuffle<Float> X8 = VectorShuffle.fromOp(F, i -> i ^ (8 % L));
 
-    /** e^x per lane; relative error below 1e-7, 0 below -87.34, +inf above 88.38. */
-    static FloatVector exp(FloatVector x) {
-        VectorMask<Float> tiny = x.compare(VectorOperators.LT, EXP_LO_V);
-        VectorMask<Float> huge = x.compare(VectorOperators.GT, EXP_HI_V);
-        // Clamp with blends: lanewise MIN/MAX cost extra instructions for Java's NaN and -0.0
-        // rules; a NaN passes both compares untouched and comes out NaN.
-        FloatVector xc = x.blend(EXP_LO_V, tiny).blend(EXP_HI_V, huge);
-        FloatVector t = xc.fma(LOG2E_V, ROUND_MAGIC_V);
-        FloatVector n = t.sub(ROUND_MAGIC_V);
-        FloatVector r = n.fma(NEG_LN2_HI_V, xc);
-        r = n.fma(NEG_LN2_LO_V, r);
-        FloatVector y = r.fma(E5_V, E4_V);
-        y = y.fma(r, E3_V);
-        y = y.fma(r, E2_V);
-        y = y.fma(r, E1_V);
-        y = y.fma(r, E0_V);
-        y = y.fma(r.mul(r), r).add(ONE_V);
-        // 2^n: t's bits are those of ROUND_MAGIC plus n; adding the bias 127 and shifting the sum
-        // into the exponent field pushes the magic's own bits out of the word.
-        FloatVector pow2n = t.reinterpretAsInts().add(BIAS_V).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(pow2n).blend(ZERO_V, tiny).blend(INF_V, huge);
-    }
-
-    /** The scalar twin of {@link #exp(FloatVector)}: bit-identical results. */
+    /**
+     * e^x: relative error below 1e-7, 0 below -87.34, +inf above 88.38. The vector loops write out
+     * the same operations per lane ({@code x.compare(LT, EXP_LO_V)} ... {@code blend(INF_V, huge)}),
+     * so their results are bit-identical to this.
+     */
     static float exp(float x) {
         return LaneMath.exp(x);
     }
@@ -211,7 +178,7 @@ final class VectorMath {
     static void gelu(MemorySegment x, long base, int n) {
         int i = 0;
         for (; i <= n - L; i += L) {
-            FloatVector v = load(x, base + i);
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE);
             FloatVector z = v.abs().mul(SQRT_HALF_V);
             FloatVector t = ONE_V.div(z.fma(HALF_V, ONE_V));
             FloatVector p = t.fma(P9_V, P8_V);
@@ -224,10 +191,27 @@ final class VectorMath {
             p = p.fma(t, P1_V);
             p = p.fma(t, P0_V);
             // -z^2 = (-x/2) x, exact inside the FMA; squaring the rounded z would cost z^2 * 1e-7.
-            FloatVector erfc = t.mul(exp(v.mul(NEG_HALF_V).fma(v, p)));
+            FloatVector arg = v.mul(NEG_HALF_V).fma(v, p);
+            // e^arg, written out (see the class comment): the operations of exp(float), lane by lane.
+            VectorMask<Float> eTiny = arg.compare(VectorOperators.LT, EXP_LO_V);
+            VectorMask<Float> eHuge = arg.compare(VectorOperators.GT, EXP_HI_V);
+            FloatVector eX = arg.blend(EXP_LO_V, eTiny).blend(EXP_HI_V, eHuge);
+            FloatVector eT = eX.fma(LOG2E_V, ROUND_MAGIC_V);
+            FloatVector eN = eT.sub(ROUND_MAGIC_V);
+            FloatVector eR = eN.fma(NEG_LN2_HI_V, eX);
+            eR = eN.fma(NEG_LN2_LO_V, eR);
+            FloatVector eY = eR.fma(E5_V, E4_V);
+            eY = eY.fma(eR, E3_V);
+            eY = eY.fma(eR, E2_V);
+            eY = eY.fma(eR, E1_V);
+            eY = eY.fma(eR, E0_V);
+            eY = eY.fma(eR.mul(eR), eR).add(ONE_V);
+            FloatVector ePow = eT.reinterpretAsInts().add(BIAS_V).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = eY.mul(ePow).blend(ZERO_V, eTiny).blend(INF_V, eHuge);
+            FloatVector erfc = t.mul(e);
             FloatVector g = v.mul(HALF_V).mul(erfc);
             FloatVector y = v.sub(g).blend(g, v.compare(VectorOperators.LT, ZERO_V));
-            store(y.blend(v, v.compare(VectorOperators.GT, GELU_IDENTITY_V)), x, base + i);
+            y.blend(v, v.compare(VectorOperators.GT, GELU_IDENTITY_V)).intoMemorySegment(x, (base + i) << 2, NATIVE);
         }
         for (; i < n; i++) {
             set(x, base + i, gelu(get(x, base + i)));
@@ -243,8 +227,25 @@ final class VectorMath {
     static void swish(MemorySegment x, long base, int n) {
         int i = 0;
         for (; i <= n - L; i += L) {
-            FloatVector v = load(x, base + i);
-            store(v.div(exp(v.neg()).add(ONE_V)), x, base + i);
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE);
+            FloatVector arg = v.neg();
+            // e^arg, written out (see the class comment): the operations of exp(float), lane by lane.
+            VectorMask<Float> eTiny = arg.compare(VectorOperators.LT, EXP_LO_V);
+            VectorMask<Float> eHuge = arg.compare(VectorOperators.GT, EXP_HI_V);
+            FloatVector eX = arg.blend(EXP_LO_V, eTiny).blend(EXP_HI_V, eHuge);
+            FloatVector eT = eX.fma(LOG2E_V, ROUND_MAGIC_V);
+            FloatVector eN = eT.sub(ROUND_MAGIC_V);
+            FloatVector eR = eN.fma(NEG_LN2_HI_V, eX);
+            eR = eN.fma(NEG_LN2_LO_V, eR);
+            FloatVector eY = eR.fma(E5_V, E4_V);
+            eY = eY.fma(eR, E3_V);
+            eY = eY.fma(eR, E2_V);
+            eY = eY.fma(eR, E1_V);
+            eY = eY.fma(eR, E0_V);
+            eY = eY.fma(eR.mul(eR), eR).add(ONE_V);
+            FloatVector ePow = eT.reinterpretAsInts().add(BIAS_V).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = eY.mul(ePow).blend(ZERO_V, eTiny).blend(INF_V, eHuge);
+            v.div(e.add(ONE_V)).intoMemorySegment(x, (base + i) << 2, NATIVE);
         }
         for (; i < n; i++) {
             set(x, base + i, swish(get(x, base + i)));
@@ -273,9 +274,25 @@ final class VectorMath {
         int i = 0;
         int k = 0;
         for (; i <= n - L; i += L) {
-            FloatVector e = exp(load(x, base + i).sub(sv));
+            FloatVector arg = FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE).sub(sv);
+            // e^arg, written out (see the class comment): the operations of exp(float), lane by lane.
+            VectorMask<Float> eTiny = arg.compare(VectorOperators.LT, EXP_LO_V);
+            VectorMask<Float> eHuge = arg.compare(VectorOperators.GT, EXP_HI_V);
+            FloatVector eX = arg.blend(EXP_LO_V, eTiny).blend(EXP_HI_V, eHuge);
+            FloatVector eT = eX.fma(LOG2E_V, ROUND_MAGIC_V);
+            FloatVector eN = eT.sub(ROUND_MAGIC_V);
+            FloatVector eR = eN.fma(NEG_LN2_HI_V, eX);
+            eR = eN.fma(NEG_LN2_LO_V, eR);
+            FloatVector eY = eR.fma(E5_V, E4_V);
+            eY = eY.fma(eR, E3_V);
+            eY = eY.fma(eR, E2_V);
+            eY = eY.fma(eR, E1_V);
+            eY = eY.fma(eR, E0_V);
+            eY = eY.fma(eR.mul(eR), eR).add(ONE_V);
+            FloatVector ePow = eT.reinterpretAsInts().add(BIAS_V).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = eY.mul(ePow).blend(ZERO_V, eTiny).blend(INF_V, eHuge);
             if (store) {
-                store(e, x, base + i);
+                e.intoMemorySegment(x, (base + i) << 2, NATIVE);
             }
             block = block.add(e);
             if (++k == SUM_BLOCK) {
@@ -284,7 +301,18 @@ final class VectorMath {
                 k = 0;
             }
         }
-        float sum = sum(total.add(block));
+        FloatVector v = total.add(block);
+        // The fixed-order lane sum, written out (see X1).
+        if (L >= 16) {
+            v = v.add(v.rearrange(X8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(X4));
+        }
+        if (L >= 4) {
+            v = v.add(v.rearrange(X2));
+        }
+        float sum = v.add(v.rearrange(X1)).lane(0);
         for (; i < n; i++) {
             float e = exp(get(x, base + i) - shift);
             if (store) {
@@ -303,7 +331,23 @@ final class VectorMath {
         int i = 0;
         int k = 0;
         for (; i <= n - L; i += L) {
-            FloatVector e = exp(FloatVector.fromArray(F, p, i).sub(sv));
+            FloatVector arg = FloatVector.fromArray(F, p, i).sub(sv);
+            // e^arg, written out (see the class comment): the operations of exp(float), lane by lane.
+            VectorMask<Float> eTiny = arg.compare(VectorOperators.LT, EXP_LO_V);
+            VectorMask<Float> eHuge = arg.compare(VectorOperators.GT, EXP_HI_V);
+            FloatVector eX = arg.blend(EXP_LO_V, eTiny).blend(EXP_HI_V, eHuge);
+            FloatVector eT = eX.fma(LOG2E_V, ROUND_MAGIC_V);
+            FloatVector eN = eT.sub(ROUND_MAGIC_V);
+            FloatVector eR = eN.fma(NEG_LN2_HI_V, eX);
+            eR = eN.fma(NEG_LN2_LO_V, eR);
+            FloatVector eY = eR.fma(E5_V, E4_V);
+            eY = eY.fma(eR, E3_V);
+            eY = eY.fma(eR, E2_V);
+            eY = eY.fma(eR, E1_V);
+            eY = eY.fma(eR, E0_V);
+            eY = eY.fma(eR.mul(eR), eR).add(ONE_V);
+            FloatVector ePow = eT.reinterpretAsInts().add(BIAS_V).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = eY.mul(ePow).blend(ZERO_V, eTiny).blend(INF_V, eHuge);
             e.intoArray(p, i);
             block = block.add(e);
             if (++k == SUM_BLOCK) {
@@ -312,7 +356,18 @@ final class VectorMath {
                 k = 0;
             }
         }
-        float sum = sum(total.add(block));
+        FloatVector v = total.add(block);
+        // The fixed-order lane sum, written out (see X1).
+        if (L >= 16) {
+            v = v.add(v.rearrange(X8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(X4));
+        }
+        if (L >= 4) {
+            v = v.add(v.rearrange(X2));
+        }
+        float sum = v.add(v.rearrange(X1)).lane(0);
         for (; i < n; i++) {
             float e = exp(p[i] - shift);
             p[i] = e;

@@ -3,9 +3,8 @@ package dev.kawi.runtime.kernels.simd;
 import static dev.kawi.runtime.kernels.simd.VectorMath.F;
 import static dev.kawi.runtime.kernels.simd.VectorMath.L;
 import static dev.kawi.runtime.kernels.simd.VectorMath.get;
-import static dev.kawi.runtime.kernels.simd.VectorMath.load;
+import static dev.kawi.runtime.kernels.simd.VectorMath.NATIVE;
 import static dev.kawi.runtime.kernels.simd.VectorMath.set;
-import static dev.kawi.runtime.kernels.simd.VectorMath.store;
 
 import dev.kawi.runtime.kernels.Activation;
 import dev.kawi.runtime.kernels.Weights;
@@ -14,7 +13,6 @@ import dev.kawi.weights.QuantCodec;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.function.IntConsumer;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -63,51 +61,243 @@ final class VectorOps {
 
     // ------------------------------------------------------------------ task splitting
 
-    /** Runs tasks 0..n-1 on the pool, or on the caller when a segment is confined to it. */
-    static void run(WorkerPool pool, int n, IntConsumer task, MemorySegment... segments) {
-        if (n == 1 || !VectorMath.shareable(segments)) {
-            for (int i = 0; i < n; i++) {
-                task.accept(i);
+    /**
+     * Whole rows in fixed blocks: task i gets rows [i * perTask, min(rows, (i + 1) * perTask)),
+     * with perTask set by the row length alone (never by the thread count).
+     */
+    private abstract static class RowsTask extends PoolTask {
+        private int rows;
+        private int perTask;
+
+        /** Runs {@link #rows} over [0, rows) with {@code cols} elements per row. */
+        final void run(WorkerPool pool, int rows, int cols) {
+            if (rows <= 0) {
+                clear();
+                return;
             }
-        } else {
-            pool.run(n, task);
+            this.rows = rows;
+            this.perTask = Math.max(1, ROW_TASK_ELEMENTS / Math.max(1, cols));
+            PoolTask.run(pool, (rows + perTask - 1) / perTask, this);
         }
+
+        @Override
+        public final void accept(int i) {
+            rows(i * perTask, Math.min(rows, (i + 1) * perTask));
+        }
+
+        /** Processes rows [r0, r1). */
+        abstract void rows(int r0, int r1);
     }
 
-    /** Runs {@code rowTask(r0, r1)} over [0, rows) in fixed blocks of whole rows. */
-    private static void forRows(WorkerPool pool, int rows, int cols, RowTask rowTask, MemorySegment... segments) {
-        if (rows <= 0) {
-            return;
-        }
-        int perTask = Math.max(1, ROW_TASK_ELEMENTS / Math.max(1, cols));
-        int tasks = (rows + perTask - 1) / perTask;
-        run(pool, tasks, i -> rowTask.run(i * perTask, Math.min(rows, (i + 1) * perTask)), segments);
-    }
+    /** Chunks of {@link #CHUNK} elements: task c gets [c * CHUNK, min(n, (c + 1) * CHUNK)). */
+    private abstract static class ChunksTask extends PoolTask {
+        private long n;
 
-    /** Runs {@code chunkTask(i0, len)} over [0, n) in chunks of {@link #CHUNK} elements. */
-    private static void forChunks(WorkerPool pool, long n, ChunkTask chunkTask, MemorySegment... segments) {
-        if (n <= 0) {
-            return;
+        /** Runs {@link #chunk} over [0, n). */
+        final void run(WorkerPool pool, long n) {
+            if (n <= 0) {
+                clear();
+                return;
+            }
+            long chunks = (n + CHUNK - 1) / CHUNK;
+            if (chunks > Integer.MAX_VALUE) {
+                clear();
+                throw new IllegalArgumentException("too many elements: " + n);
+            }
+            this.n = n;
+            PoolTask.run(pool, (int) chunks, this);
         }
-        long chunks = (n + CHUNK - 1) / CHUNK;
-        if (chunks > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("too many elements: " + n);
-        }
-        run(pool, (int) chunks, c -> {
+
+        @Override
+        public final void accept(int c) {
             long start = (long) c * CHUNK;
-            chunkTask.run(start, (int) Math.min(CHUNK, n - start));
-        }, segments);
+            chunk(start, (int) Math.min(CHUNK, n - start));
+        }
+
+        /** Processes elements [start, start + len). */
+        abstract void chunk(long start, int len);
     }
 
-    @FunctionalInterface
-    private interface RowTask {
-        void run(int r0, int r1);
+    /** Softmax or log-softmax rows. */
+    private static final class SoftmaxTask extends RowsTask {
+        MemorySegment x;
+        long off;
+        int cols;
+        int ld;
+        int[] valid;
+        boolean log;
+
+        @Override
+        void rows(int r0, int r1) {
+            for (int r = r0; r < r1; r++) {
+                long base = off + (long) r * ld;
+                if (log) {
+                    logSoftmaxRow(x, base, cols, validCols(valid, r, cols));
+                } else {
+                    softmaxRow(x, base, cols, validCols(valid, r, cols));
+                }
+            }
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(x);
+        }
+
+        @Override
+        void clear() {
+            x = null;
+            valid = null;
+        }
     }
 
-    @FunctionalInterface
-    private interface ChunkTask {
-        void run(long start, int len);
+    private static final class LayerNormTask extends RowsTask {
+        MemorySegment out;
+        long outOff;
+        int ldo;
+        MemorySegment x;
+        long xOff;
+        int ldx;
+        int cols;
+        MemorySegment gamma;
+        MemorySegment beta;
+        float eps;
+        MemorySegment meanOut;
+        MemorySegment rstdOut;
+
+        @Override
+        void rows(int r0, int r1) {
+            for (int r = r0; r < r1; r++) {
+                layerNormRow(out, outOff + (long) r * ldo, x, xOff + (long) r * ldx, cols, gamma, beta, eps, meanOut, rstdOut, r);
+            }
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(out) && shareable(x) && shareable(gamma) && shareable(beta) && shareable(meanOut) && shareable(rstdOut);
+        }
+
+        @Override
+        void clear() {
+            out = x = gamma = beta = meanOut = rstdOut = null;
+        }
     }
+
+    private static final class RmsNormTask extends RowsTask {
+        MemorySegment out;
+        long outOff;
+        int ldo;
+        MemorySegment x;
+        long xOff;
+        int ldx;
+        int cols;
+        MemorySegment gamma;
+        float eps;
+
+        @Override
+        void rows(int r0, int r1) {
+            for (int r = r0; r < r1; r++) {
+                rmsNormRow(out, outOff + (long) r * ldo, x, xOff + (long) r * ldx, cols, gamma, eps);
+            }
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(out) && shareable(x) && shareable(gamma);
+        }
+
+        @Override
+        void clear() {
+            out = x = gamma = null;
+        }
+    }
+
+    private static final class ActivationTask extends ChunksTask {
+        Activation act;
+        MemorySegment x;
+        long off;
+
+        @Override
+        void chunk(long start, int len) {
+            activationChunk(act, x, off + start, len);
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(x);
+        }
+
+        @Override
+        void clear() {
+            x = null;
+        }
+    }
+
+    private static final class AddTask extends ChunksTask {
+        MemorySegment out;
+        long outOff;
+        MemorySegment a;
+        long aOff;
+        MemorySegment b;
+        long bOff;
+
+        @Override
+        void chunk(long start, int len) {
+            long o = outOff + start;
+            long pa = aOff + start;
+            long pb = bOff + start;
+            int i = 0;
+            for (; i <= len - L; i += L) {
+                FloatVector.fromMemorySegment(F, a, (pa + i) << 2, NATIVE).add(FloatVector.fromMemorySegment(F, b, (pb + i) << 2, NATIVE)).intoMemorySegment(out, (o + i) << 2, NATIVE);
+            }
+            for (; i < len; i++) {
+                set(out, o + i, get(a, pa + i) + get(b, pb + i));
+            }
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(out) && shareable(a) && shareable(b);
+        }
+
+        @Override
+        void clear() {
+            out = a = b = null;
+        }
+    }
+
+    private static final class ScaleTask extends ChunksTask {
+        MemorySegment x;
+        long off;
+        float s;
+
+        @Override
+        void chunk(long start, int len) {
+            scaleRange(x, off + start, len, s);
+        }
+
+        @Override
+        boolean shareable() {
+            return shareable(x);
+        }
+
+        @Override
+        void clear() {
+            x = null;
+        }
+    }
+
+    /** One instance of each task per calling thread: the kernels are shared by concurrent requests. */
+    private static final class Tasks {
+        final SoftmaxTask softmax = new SoftmaxTask();
+        final LayerNormTask layerNorm = new LayerNormTask();
+        final RmsNormTask rmsNorm = new RmsNormTask();
+        final ActivationTask activation = new ActivationTask();
+        final AddTask add = new AddTask();
+        final ScaleTask scale = new ScaleTask();
+    }
+
+    private static final ThreadLocal<Tasks> TASKS = ThreadLocal.withInitial(Tasks::new);
 
     private static int validCols(int[] valid, int r, int cols) {
         return valid == null ? cols : Math.max(0, Math.min(cols, valid[r]));
@@ -116,19 +306,22 @@ final class VectorOps {
     // ------------------------------------------------------------------ softmax
 
     static void softmax(WorkerPool pool, MemorySegment x, long off, int rows, int cols, int ld, int[] valid) {
-        forRows(pool, rows, cols, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                softmaxRow(x, off + (long) r * ld, cols, validCols(valid, r, cols));
-            }
-        }, x);
+        softmaxRows(pool, x, off, rows, cols, ld, valid, false);
     }
 
     static void logSoftmax(WorkerPool pool, MemorySegment x, long off, int rows, int cols, int ld, int[] valid) {
-        forRows(pool, rows, cols, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                logSoftmaxRow(x, off + (long) r * ld, cols, validCols(valid, r, cols));
-            }
-        }, x);
+        softmaxRows(pool, x, off, rows, cols, ld, valid, true);
+    }
+
+    private static void softmaxRows(WorkerPool pool, MemorySegment x, long off, int rows, int cols, int ld, int[] valid, boolean log) {
+        SoftmaxTask t = TASKS.get().softmax;
+        t.x = x;
+        t.off = off;
+        t.cols = cols;
+        t.ld = ld;
+        t.valid = valid;
+        t.log = log;
+        t.run(pool, rows, cols);
     }
 
     /** Largest of x[base .. base+n), n >= 1; NaN propagates (as Math.max does). */
@@ -137,11 +330,11 @@ final class VectorOps {
         float max = Float.NEGATIVE_INFINITY;
         if (n >= 2 * L) {
             // Two accumulators: MAX with Java's NaN/-0.0 rules is a few instructions deep.
-            FloatVector m0 = load(x, base);
-            FloatVector m1 = load(x, base + L);
+            FloatVector m0 = FloatVector.fromMemorySegment(F, x, base << 2, NATIVE);
+            FloatVector m1 = FloatVector.fromMemorySegment(F, x, (base + L) << 2, NATIVE);
             for (i = 2 * L; i <= n - 2 * L; i += 2 * L) {
-                m0 = m0.max(load(x, base + i));
-                m1 = m1.max(load(x, base + i + L));
+                m0 = m0.max(FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE));
+                m1 = m1.max(FloatVector.fromMemorySegment(F, x, (base + i + L) << 2, NATIVE));
             }
             max = m0.max(m1).reduceLanes(VectorOperators.MAX);   // exact: order does not matter
         }
@@ -156,7 +349,7 @@ final class VectorOps {
         FloatVector sv = FloatVector.broadcast(F, s);
         int i = 0;
         for (; i <= n - L; i += L) {
-            store(load(x, base + i).mul(sv), x, base + i);
+            FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE).mul(sv).intoMemorySegment(x, (base + i) << 2, NATIVE);
         }
         for (; i < n; i++) {
             set(x, base + i, get(x, base + i) * s);
@@ -183,7 +376,7 @@ final class VectorOps {
             FloatVector ls = FloatVector.broadcast(F, logSum);
             int i = 0;
             for (; i <= len - L; i += L) {
-                store(load(x, base + i).sub(m).sub(ls), x, base + i);
+                FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE).sub(m).sub(ls).intoMemorySegment(x, (base + i) << 2, NATIVE);
             }
             for (; i < len; i++) {
                 set(x, base + i, (get(x, base + i) - max) - logSum);
@@ -202,15 +395,26 @@ final class VectorOps {
         FloatVector s3 = s0;
         int i = 0;
         for (; i <= n - 4 * L; i += 4 * L) {
-            s0 = s0.add(load(x, base + i));
-            s1 = s1.add(load(x, base + i + L));
-            s2 = s2.add(load(x, base + i + 2 * L));
-            s3 = s3.add(load(x, base + i + 3 * L));
+            s0 = s0.add(FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE));
+            s1 = s1.add(FloatVector.fromMemorySegment(F, x, (base + i + L) << 2, NATIVE));
+            s2 = s2.add(FloatVector.fromMemorySegment(F, x, (base + i + 2 * L) << 2, NATIVE));
+            s3 = s3.add(FloatVector.fromMemorySegment(F, x, (base + i + 3 * L) << 2, NATIVE));
         }
         for (; i <= n - L; i += L) {
-            s0 = s0.add(load(x, base + i));
+            s0 = s0.add(FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE));
         }
-        float sum = VectorMath.sum(s0.add(s1).add(s2.add(s3)));
+        FloatVector v = s0.add(s1).add(s2.add(s3));
+        // The fixed-order lane sum, written out (see VectorMath.X1).
+        if (L >= 16) {
+            v = v.add(v.rearrange(VectorMath.X8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(VectorMath.X4));
+        }
+        if (L >= 4) {
+            v = v.add(v.rearrange(VectorMath.X2));
+        }
+        float sum = v.add(v.rearrange(VectorMath.X1)).lane(0);
         for (; i < n; i++) {
             sum += get(x, base + i);
         }
@@ -226,20 +430,31 @@ final class VectorOps {
         FloatVector s3 = s0;
         int i = 0;
         for (; i <= n - 4 * L; i += 4 * L) {
-            FloatVector d0 = load(x, base + i).sub(cv);
-            FloatVector d1 = load(x, base + i + L).sub(cv);
-            FloatVector d2 = load(x, base + i + 2 * L).sub(cv);
-            FloatVector d3 = load(x, base + i + 3 * L).sub(cv);
+            FloatVector d0 = FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE).sub(cv);
+            FloatVector d1 = FloatVector.fromMemorySegment(F, x, (base + i + L) << 2, NATIVE).sub(cv);
+            FloatVector d2 = FloatVector.fromMemorySegment(F, x, (base + i + 2 * L) << 2, NATIVE).sub(cv);
+            FloatVector d3 = FloatVector.fromMemorySegment(F, x, (base + i + 3 * L) << 2, NATIVE).sub(cv);
             s0 = d0.fma(d0, s0);
             s1 = d1.fma(d1, s1);
             s2 = d2.fma(d2, s2);
             s3 = d3.fma(d3, s3);
         }
         for (; i <= n - L; i += L) {
-            FloatVector d = load(x, base + i).sub(cv);
+            FloatVector d = FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE).sub(cv);
             s0 = d.fma(d, s0);
         }
-        float sum = VectorMath.sum(s0.add(s1).add(s2.add(s3)));
+        FloatVector v = s0.add(s1).add(s2.add(s3));
+        // The fixed-order lane sum, written out (see VectorMath.X1).
+        if (L >= 16) {
+            v = v.add(v.rearrange(VectorMath.X8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(VectorMath.X4));
+        }
+        if (L >= 4) {
+            v = v.add(v.rearrange(VectorMath.X2));
+        }
+        float sum = v.add(v.rearrange(VectorMath.X1)).lane(0);
         for (; i < n; i++) {
             float d = get(x, base + i) - c;
             sum = Math.fma(d, d, sum);
@@ -252,11 +467,20 @@ final class VectorOps {
         if (cols <= 0) {
             return;
         }
-        forRows(pool, rows, cols, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                layerNormRow(out, outOff + (long) r * ldo, x, xOff + (long) r * ldx, cols, gamma, beta, eps, meanOut, rstdOut, r);
-            }
-        }, out, x, gamma, beta, meanOut, rstdOut);
+        LayerNormTask t = TASKS.get().layerNorm;
+        t.out = out;
+        t.outOff = outOff;
+        t.ldo = ldo;
+        t.x = x;
+        t.xOff = xOff;
+        t.ldx = ldx;
+        t.cols = cols;
+        t.gamma = gamma;
+        t.beta = beta;
+        t.eps = eps;
+        t.meanOut = meanOut;
+        t.rstdOut = rstdOut;
+        t.run(pool, rows, cols);
     }
 
     private static void layerNormRow(MemorySegment out, long ob, MemorySegment x, long xb, int cols,
@@ -286,8 +510,8 @@ final class VectorOps {
         FloatVector rv = FloatVector.broadcast(F, rstd);
         int j = 0;
         for (; j <= cols - L; j += L) {
-            FloatVector n = load(x, xb + j).sub(mv).mul(rv);
-            store(n.fma(load(gamma, j), load(beta, j)), out, ob + j);
+            FloatVector n = FloatVector.fromMemorySegment(F, x, (xb + j) << 2, NATIVE).sub(mv).mul(rv);
+            n.fma(FloatVector.fromMemorySegment(F, gamma, (long) j << 2, NATIVE), FloatVector.fromMemorySegment(F, beta, (long) j << 2, NATIVE)).intoMemorySegment(out, (ob + j) << 2, NATIVE);
         }
         for (; j < cols; j++) {
             float n = (get(x, xb + j) - mean) * rstd;
@@ -326,11 +550,17 @@ final class VectorOps {
         if (cols <= 0) {
             return;
         }
-        forRows(pool, rows, cols, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                rmsNormRow(out, outOff + (long) r * ldo, x, xOff + (long) r * ldx, cols, gamma, eps);
-            }
-        }, out, x, gamma);
+        RmsNormTask t = TASKS.get().rmsNorm;
+        t.out = out;
+        t.outOff = outOff;
+        t.ldo = ldo;
+        t.x = x;
+        t.xOff = xOff;
+        t.ldx = ldx;
+        t.cols = cols;
+        t.gamma = gamma;
+        t.eps = eps;
+        t.run(pool, rows, cols);
     }
 
     private static void rmsNormRow(MemorySegment out, long ob, MemorySegment x, long xb, int cols, MemorySegment gamma, float eps) {
@@ -358,7 +588,7 @@ final class VectorOps {
         FloatVector rv = FloatVector.broadcast(F, rf);
         int j = 0;
         for (; j <= cols - L; j += L) {
-            store(load(x, xb + j).mul(rv).mul(load(gamma, j)), out, ob + j);
+            FloatVector.fromMemorySegment(F, x, (xb + j) << 2, NATIVE).mul(rv).mul(FloatVector.fromMemorySegment(F, gamma, (long) j << 2, NATIVE)).intoMemorySegment(out, (ob + j) << 2, NATIVE);
         }
         for (; j < cols; j++) {
             set(out, ob + j, get(x, xb + j) * rf * get(gamma, j));
@@ -371,7 +601,11 @@ final class VectorOps {
         if (act == Activation.NONE) {
             return;
         }
-        forChunks(pool, n, (start, len) -> activationChunk(act, x, off + start, len), x);
+        ActivationTask t = TASKS.get().activation;
+        t.act = act;
+        t.x = x;
+        t.off = off;
+        t.run(pool, n);
     }
 
     /** Applies {@code act} in place to x[base .. base+n); each element's result is independent of its position. */
@@ -390,7 +624,7 @@ final class VectorOps {
         FloatVector zero = FloatVector.zero(F);
         int i = 0;
         for (; i <= n - L; i += L) {
-            store(load(x, base + i).max(zero), x, base + i);
+            FloatVector.fromMemorySegment(F, x, (base + i) << 2, NATIVE).max(zero).intoMemorySegment(x, (base + i) << 2, NATIVE);
         }
         for (; i < n; i++) {
             set(x, base + i, Math.max(0f, get(x, base + i)));
@@ -398,22 +632,22 @@ final class VectorOps {
     }
 
     static void add(WorkerPool pool, MemorySegment out, long outOff, MemorySegment a, long aOff, MemorySegment b, long bOff, long n) {
-        forChunks(pool, n, (start, len) -> {
-            long o = outOff + start;
-            long pa = aOff + start;
-            long pb = bOff + start;
-            int i = 0;
-            for (; i <= len - L; i += L) {
-                store(load(a, pa + i).add(load(b, pb + i)), out, o + i);
-            }
-            for (; i < len; i++) {
-                set(out, o + i, get(a, pa + i) + get(b, pb + i));
-            }
-        }, out, a, b);
+        AddTask t = TASKS.get().add;
+        t.out = out;
+        t.outOff = outOff;
+        t.a = a;
+        t.aOff = aOff;
+        t.b = b;
+        t.bOff = bOff;
+        t.run(pool, n);
     }
 
     static void scale(WorkerPool pool, MemorySegment x, long off, long n, float s) {
-        forChunks(pool, n, (start, len) -> scaleRange(x, off + start, len, s), x);
+        ScaleTask t = TASKS.get().scale;
+        t.x = x;
+        t.off = off;
+        t.s = s;
+        t.run(pool, n);
     }
 
     // ------------------------------------------------------------------ embedding
@@ -444,7 +678,7 @@ final class VectorOps {
     private static void gatherF32(MemorySegment w, long e, int cols, float scale, MemorySegment out, long ob) {
         int j = 0;
         for (; j <= cols - L; j += L) {
-            store(FloatVector.fromMemorySegment(F, w, (e + j) << 2, LE).mul(scale), out, ob + j);
+            FloatVector.fromMemorySegment(F, w, (e + j) << 2, LE).mul(scale).intoMemorySegment(out, (ob + j) << 2, NATIVE);
         }
         for (; j < cols; j++) {
             set(out, ob + j, w.get(F32_LE, (e + j) << 2) * scale);
@@ -457,8 +691,23 @@ final class VectorOps {
             for (; j <= cols - L; j += L) {
                 IntVector h = ((IntVector) ShortVector.fromMemorySegment(S16, w, (e + j) << 1, LE)
                         .convertShape(VectorOperators.S2I, I, 0));
-                FloatVector f = bf16 ? h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats() : halfToFloat(h);
-                store(f.mul(scale), out, ob + j);
+                FloatVector f;
+                if (bf16) {
+                    f = h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                } else {
+                    // IEEE binary16 (sign-extended in each lane) to float, exactly: placing the 15
+                    // exponent-and-mantissa bits at the top of a float's and multiplying by 2^112
+                    // rebiases the exponent (127 - 15) and also normalizes subnormal halves; inf and
+                    // NaN get the all-ones exponent instead; the sign goes back on last. Written here,
+                    // not in a helper: no method of this package passes vectors (see VectorMath).
+                    IntVector magnitude = h.and(0x7FFF);
+                    IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+                    IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+                    VectorMask<Integer> infOrNan = magnitude.compare(VectorOperators.GE, 0x7C00);
+                    IntVector bits = finite.blend(shifted.or(0x7F800000), infOrNan);
+                    f = bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+                }
+                f.mul(scale).intoMemorySegment(out, (ob + j) << 2, NATIVE);
             }
         }
         for (; j < cols; j++) {
@@ -466,21 +715,6 @@ final class VectorOps {
             float f = bf16 ? QuantCodec.bf16ToFloat(h) : Float.float16ToFloat(h);
             set(out, ob + j, f * scale);
         }
-    }
-
-    /**
-     * IEEE binary16 (in the low 16 bits of each lane, sign-extended) to float, exactly. Placing
-     * the 15 exponent-and-mantissa bits at the top of a float's and multiplying by 2^112 rebiases
-     * the exponent (127 - 15) and also normalizes subnormal halves; inf and NaN get the all-ones
-     * exponent instead; the sign goes back on last.
-     */
-    private static FloatVector halfToFloat(IntVector h) {
-        IntVector magnitude = h.and(0x7FFF);
-        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-        IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-        VectorMask<Integer> infOrNan = magnitude.compare(VectorOperators.GE, 0x7C00);
-        IntVector bits = finite.blend(shifted.or(0x7F800000), infOrNan);
-        return bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
     }
 
     /**
@@ -501,7 +735,7 @@ final class VectorOps {
                 for (; j < QuantCodec.BLOCK; j += L) {
                     FloatVector v = (FloatVector) ByteVector.fromMemorySegment(S8, q, qb + b * QuantCodec.BLOCK + j, LE)
                             .convertShape(VectorOperators.B2F, F, 0);
-                    store(v.mul(sv).mul(scale), out, ob + b * QuantCodec.BLOCK + j);
+                    v.mul(sv).mul(scale).intoMemorySegment(out, (ob + b * QuantCodec.BLOCK + j) << 2, NATIVE);
                 }
             }
             for (; j < QuantCodec.BLOCK; j++) {
@@ -532,8 +766,8 @@ final class VectorOps {
                     IntVector hi = v.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(QuantCodec.Q4_OFFSET);
                     FloatVector flo = (FloatVector) lo.convertShape(VectorOperators.I2F, F, 0);
                     FloatVector fhi = (FloatVector) hi.convertShape(VectorOperators.I2F, F, 0);
-                    store(flo.mul(sv).mul(scale), out, o + j);
-                    store(fhi.mul(sv).mul(scale), out, o + half + j);
+                    flo.mul(sv).mul(scale).intoMemorySegment(out, (o + j) << 2, NATIVE);
+                    fhi.mul(sv).mul(scale).intoMemorySegment(out, (o + half + j) << 2, NATIVE);
                 }
             } else {
                 for (int j = 0; j < half; j++) {
@@ -559,8 +793,8 @@ final class VectorOps {
             FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
             FloatVector m1 = m0;
             for (; i <= n - 2 * L; i += 2 * L) {
-                FloatVector v0 = load(x, off + i);
-                FloatVector v1 = load(x, off + i + L);
+                FloatVector v0 = FloatVector.fromMemorySegment(F, x, (off + i) << 2, NATIVE);
+                FloatVector v1 = FloatVector.fromMemorySegment(F, x, (off + i + L) << 2, NATIVE);
                 m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
                 m1 = m1.blend(v1, v1.compare(VectorOperators.GT, m1));
             }
@@ -577,7 +811,7 @@ final class VectorOps {
         FloatVector bv = FloatVector.broadcast(F, best);
         i = 0;
         for (; i <= n - L; i += L) {
-            VectorMask<Float> eq = load(x, off + i).compare(VectorOperators.EQ, bv);
+            VectorMask<Float> eq = FloatVector.fromMemorySegment(F, x, (off + i) << 2, NATIVE).compare(VectorOperators.EQ, bv);
             if (eq.anyTrue()) {
                 return i + eq.firstTrue();
             }
@@ -647,7 +881,7 @@ final class VectorOps {
         // Candidates are lanes >= the root's key: '>=' (not '>') so that 0.0 still gets a look
         // when the root is -0.0; worse() then decides exactly. NaN lanes never pass, and need not.
         for (; i <= n - L; i += L) {
-            FloatVector v = load(x, off + i);
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (off + i) << 2, NATIVE);
             VectorMask<Float> m = v.compare(VectorOperators.GE, key(val[0]));
             if (m.anyTrue()) {
                 for (int lane = m.firstTrue(); lane < L; lane++) {
