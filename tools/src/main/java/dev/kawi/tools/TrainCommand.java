@@ -122,7 +122,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--skip-bad-lines", description = "Skip malformed TSV lines (reported with line numbers) instead of failing.")
     boolean skipBad;
 
-    @Option(names = "--no-progress", description = "No progress bar (it is off anyway when stderr is not a terminal).")
+    @Option(names = "--no-progress", description = "No progress bar (it is shown only when stderr is a terminal).")
     boolean noProgress;
 
     @Option(names = "--log-every", defaultValue = "100", paramLabel = "N", description = "Steps between log lines on stdout. Default: ${DEFAULT-VALUE}.")
@@ -180,7 +180,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainingRun.Setup setup = new TrainingRun.Setup(train, dev, out, config, o, tokenizer, validateEvery, checkpointEvery,
                 bleuSentences, timeLimit == null ? null : Duration.ofMillis((long) (timeLimit * 60_000)),
                 skipBad ? BadLines.SKIP : BadLines.FAIL, resume, exports);
-        Progress progress = new Progress(System.err, !noProgress && System.console() != null, steps);
+        Progress progress = new Progress(System.err, ProgressBar.shouldShow(noProgress ? Boolean.FALSE : null), steps);
         TrainingRun.Summary sum;
         try {
             sum = train(setup, pw, progress);
