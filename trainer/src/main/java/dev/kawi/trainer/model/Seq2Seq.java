@@ -187,16 +187,11 @@ public final class Seq2Seq {
             Workspace.Enc a = ws.enc[l];
             // Self-attention sub-layer.
             Buf u = subIn(a.attn, x, w, L.attnNorm, rs);
-            Linear.forward(p, a.qkv, 0, u, 0, w, L.qkv.w, bias(w, L.qkv), L.qkv.b, rs, d, 3 * d);
-            Attention.forward(p, a.att, 0, d, a.probs, 0, a.qkv, 0, 3 * d, a.qkv, d, 3 * d, a.qkv, 2 * d, 3 * d,
-                    b.srcLens(), selfDims);
-            Linear.forward(p, ws.z, 0, a.att, 0, w, L.out.w, bias(w, L.out), L.out.b, rs, d, d);
+            selfAttnForward(ws, w, u, a.qkv, a.probs, a.att, L.qkv, L.out, b.srcLens(), selfDims, rs);
             x = subOut(a.attn, w, L.attnNorm, ws.z, rs, o, 100 + 4 * l);
             // Feed-forward sub-layer.
             u = subIn(a.ffn, x, w, L.ffnNorm, rs);
-            Linear.forward(p, a.f, 0, u, 0, w, L.fc1.w, bias(w, L.fc1), L.fc1.b, rs, d, ffn);
-            Act.forward(a.g, 0, a.f, 0, (long) rs * ffn, act);
-            Linear.forward(p, ws.z, 0, a.g, 0, w, L.fc2.w, bias(w, L.fc2), L.fc2.b, rs, ffn, d);
+            ffnForward(ws, w, u, a.f, a.g, L.fc1, L.fc2, rs);
             x = subOut(a.ffn, w, L.ffnNorm, ws.z, rs, o, 101 + 4 * l);
         }
         Buf enc = x;
@@ -214,10 +209,7 @@ public final class Seq2Seq {
             DecLayer L = decLayers[l];
             Workspace.Dec a = ws.dec[l];
             Buf u = subIn(a.self, x, w, L.selfNorm, rt);
-            Linear.forward(p, a.qkv, 0, u, 0, w, L.qkv.w, bias(w, L.qkv), L.qkv.b, rt, d, 3 * d);
-            Attention.forward(p, a.selfAtt, 0, d, a.selfProbs, 0, a.qkv, 0, 3 * d, a.qkv, d, 3 * d, a.qkv, 2 * d, 3 * d,
-                    b.tgtLens(), causal);
-            Linear.forward(p, ws.z, 0, a.selfAtt, 0, w, L.out.w, bias(w, L.out), L.out.b, rt, d, d);
+            selfAttnForward(ws, w, u, a.qkv, a.selfProbs, a.selfAtt, L.qkv, L.out, b.tgtLens(), causal, rt);
             x = subOut(a.self, w, L.selfNorm, ws.z, rt, o, 1000 + 4 * l);
 
             u = subIn(a.cross, x, w, L.crossNorm, rt);
@@ -229,9 +221,7 @@ public final class Seq2Seq {
             x = subOut(a.cross, w, L.crossNorm, ws.z, rt, o, 1001 + 4 * l);
 
             u = subIn(a.ffn, x, w, L.ffnNorm, rt);
-            Linear.forward(p, a.f, 0, u, 0, w, L.fc1.w, bias(w, L.fc1), L.fc1.b, rt, d, ffn);
-            Act.forward(a.g, 0, a.f, 0, (long) rt * ffn, act);
-            Linear.forward(p, ws.z, 0, a.g, 0, w, L.fc2.w, bias(w, L.fc2), L.fc2.b, rt, ffn, d);
+            ffnForward(ws, w, u, a.f, a.g, L.fc1, L.fc2, rt);
             x = subOut(a.ffn, w, L.ffnNorm, ws.z, rt, o, 1002 + 4 * l);
         }
         Buf fin = x;
@@ -240,6 +230,23 @@ public final class Seq2Seq {
             fin = ws.decFinal;
         }
         Linear.forward(p, ws.logits, 0, fin, 0, w, outW, outBias >= 0 ? w : null, outBias, rt, d, vocab);
+    }
+
+    /** Self-attention core: {@code ws.z = attention(u·Wqkvᵀ) · Woutᵀ}, saving qkv, the weights and the attention output. */
+    private void selfAttnForward(Workspace ws, Buf w, Buf u, Buf qkv, Buf probs, Buf att, Lin qkvLin, Lin outLin, int[] kvLen,
+                                 Attention.Dims dims, int rows) {
+        Products p = ws.products;
+        Linear.forward(p, qkv, 0, u, 0, w, qkvLin.w, bias(w, qkvLin), qkvLin.b, rows, d, 3 * d);
+        Attention.forward(p, att, 0, d, probs, 0, qkv, 0, 3 * d, qkv, d, 3 * d, qkv, 2 * d, 3 * d, kvLen, dims);
+        Linear.forward(p, ws.z, 0, att, 0, w, outLin.w, bias(w, outLin), outLin.b, rows, d, d);
+    }
+
+    /** Feed-forward core: {@code ws.z = act(u·W1ᵀ + b1)·W2ᵀ + b2}, saving the pre- and post-activation values. */
+    private void ffnForward(Workspace ws, Buf w, Buf u, Buf f, Buf g, Lin fc1, Lin fc2, int rows) {
+        Products p = ws.products;
+        Linear.forward(p, f, 0, u, 0, w, fc1.w, bias(w, fc1), fc1.b, rows, d, ffn);
+        Act.forward(g, 0, f, 0, (long) rows * ffn, act);
+        Linear.forward(p, ws.z, 0, g, 0, w, fc2.w, bias(w, fc2), fc2.b, rows, ffn, d);
     }
 
     private static Buf bias(Buf w, Lin l) {

@@ -35,16 +35,7 @@ public final class Products {
             kernels.matmul(m, n, k, fa.segment(), aOff, lda, bt.segment(), 0, n, fc.segment(), cOff, ldc, accumulate);
             return;
         }
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                double s = 0;
-                for (int p = 0; p < k; p++) {
-                    s += a.get(aOff + (long) i * lda + p) * b.get(bOff + (long) j * ldb + p);
-                }
-                long ci = cOff + (long) i * ldc + j;
-                c.set(ci, accumulate ? c.get(ci) + s : s);
-            }
-        }
+        naive(m, n, k, a, aOff, lda, 1, b, bOff, 1, ldb, c, cOff, ldc, accumulate);
     }
 
     /** {@code C[m x n] (+)= A[m x k] · B[k x n]}: input gradients. */
@@ -57,16 +48,7 @@ public final class Products {
             kernels.matmul(m, n, k, fa.segment(), aOff, lda, fb.segment(), bOff, ldb, fc.segment(), cOff, ldc, accumulate);
             return;
         }
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                double s = 0;
-                for (int p = 0; p < k; p++) {
-                    s += a.get(aOff + (long) i * lda + p) * b.get(bOff + (long) p * ldb + j);
-                }
-                long ci = cOff + (long) i * ldc + j;
-                c.set(ci, accumulate ? c.get(ci) + s : s);
-            }
-        }
+        naive(m, n, k, a, aOff, lda, 1, b, bOff, ldb, 1, c, cOff, ldc, accumulate);
     }
 
     /** {@code C[m x n] (+)= A[k x m]ᵀ · B[k x n]}: weight gradients. */
@@ -79,11 +61,20 @@ public final class Products {
             kernels.matmulTransA(m, n, k, fa.segment(), aOff, lda, fb.segment(), bOff, ldb, fc.segment(), cOff, ldc, accumulate);
             return;
         }
+        naive(m, n, k, a, aOff, 1, lda, b, bOff, ldb, 1, c, cOff, ldc, accumulate);
+    }
+
+    /**
+     * The oracle for F64 buffers: {@code C (+)= A·B} with A(i, p) at {@code a[aOff + i·aRow + p·aCol]}
+     * and B(p, j) at {@code b[bOff + p·bRow + j·bCol]}, summed in double in order of p.
+     */
+    private static void naive(int m, int n, int k, Buf a, long aOff, int aRow, int aCol, Buf b, long bOff, int bRow, int bCol,
+                              Buf c, long cOff, int ldc, boolean accumulate) {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 double s = 0;
                 for (int p = 0; p < k; p++) {
-                    s += a.get(aOff + (long) p * lda + i) * b.get(bOff + (long) p * ldb + j);
+                    s += a.get(aOff + (long) i * aRow + (long) p * aCol) * b.get(bOff + (long) p * bRow + (long) j * bCol);
                 }
                 long ci = cOff + (long) i * ldc + j;
                 c.set(ci, accumulate ? c.get(ci) + s : s);
