@@ -150,7 +150,7 @@ public final class Seq2Seq {
         ws.ensure(b);
         forward(ws, w, b, o);
         int rt = b.size() * b.tgtLen();
-        CrossEntropy.Sums sums = CrossEntropy.forwardBackward(ws.logits, 0, b.tgtOut(), c.padId(), o.labelSmoothing(),
+        CrossEntropy.Sums sums = CrossEntropy.forwardBackward(ws.products, ws.logits, 0, b.tgtOut(), c.padId(), o.labelSmoothing(),
                 rt, vocab, grad == null ? 0 : gradScale);
         if (grad != null) {
             backward(ws, w, grad, b, o);
@@ -310,8 +310,7 @@ public final class Seq2Seq {
         Buf lastDec = decLayers.length > 0 ? dec[decLayers.length - 1].ffn.out(pre) : ws.decEmb;
         Buf fin = decFinal != null ? ws.decFinal : lastDec;
         // Output projection: dFin = dLogits · Wout, dWout += dLogitsᵀ · fin.
-        ws.dx.zero(0, (long) rt * d);
-        Linear.backward(p, ws.dx, 0, g, outW, outBias >= 0 ? g : null, outBias, ws.logits, 0, fin, 0, w, outW, rt, d, vocab);
+        Linear.backward(p, ws.dx, 0, false, g, outW, outBias >= 0 ? g : null, outBias, ws.logits, 0, fin, 0, w, outW, rt, d, vocab);
         if (decFinal != null) {
             ws.dt.zero(0, (long) rt * d);
             LayerNorm.backward(ws.dt, 0, g, decFinal.g, g, decFinal.b, ws.dx, 0, lastDec, 0, ws.decMean, ws.decRstd, 0,
@@ -331,8 +330,7 @@ public final class Seq2Seq {
             subInBack(ws, a.ffn, w, g, L.ffnNorm, rt);
             // Cross-attention.
             dz = subOutBack(ws, a.cross, w, g, L.crossNorm, rt, o, 1001 + 4 * l);
-            ws.datt.zero(0, (long) rt * d);
-            Linear.backward(p, ws.datt, 0, g, L.crossOut.w, bias(g, L.crossOut), L.crossOut.b, dz, 0, a.crossAtt, 0,
+            Linear.backward(p, ws.datt, 0, false, g, L.crossOut.w, bias(g, L.crossOut), L.crossOut.b, dz, 0, a.crossAtt, 0,
                     w, L.crossOut.w, rt, d, d);
             ws.dq.zero(0, (long) rt * d);
             ws.dkv.zero(0, (long) rs * 2 * d);
@@ -340,8 +338,7 @@ public final class Seq2Seq {
                     a.q, 0, d, a.kv, 0, 2 * d, a.kv, d, 2 * d, cross);
             Linear.backward(p, ws.dEnc, 0, g, L.crossKv.w, bias(g, L.crossKv), L.crossKv.b, ws.dkv, 0, enc, 0,
                     w, L.crossKv.w, rs, d, 2 * d);
-            ws.du.zero(0, (long) rt * d);
-            Linear.backward(p, ws.du, 0, g, L.crossQ.w, bias(g, L.crossQ), L.crossQ.b, ws.dq, 0, coreIn(a.cross), 0,
+            Linear.backward(p, ws.du, 0, false, g, L.crossQ.w, bias(g, L.crossQ), L.crossQ.b, ws.dq, 0, coreIn(a.cross), 0,
                     w, L.crossQ.w, rt, d, d);
             subInBack(ws, a.cross, w, g, L.crossNorm, rt);
             // Causal self-attention.
@@ -392,8 +389,8 @@ public final class Seq2Seq {
     /**
      * Backward through the end of a sub-layer. On entry {@code ws.dx} is the gradient of the
      * sub-layer's output; on return it is the gradient of its input through the residual path
-     * only, and the returned buffer (dz) holds the gradient of the core output; {@code ws.du}
-     * is zeroed to receive the gradient of the core input.
+     * only, and the returned buffer (dz) holds the gradient of the core output. The core's
+     * backward then overwrites {@code ws.du} with the gradient of the core input.
      */
     private Buf subOutBack(Workspace ws, Workspace.Sub sub, Buf w, Buf g, Ln norm, int rows, PassOptions o, int site) {
         long n = (long) rows * d;
@@ -404,7 +401,6 @@ public final class Seq2Seq {
         }
         ws.dz.copyFrom(0, ws.dx, 0, n);
         Dropout.backward(ws.dz, 0, n, o.dropout(), dropSeed(o, site));
-        ws.du.zero(0, n);
         return ws.dz;
     }
 
@@ -421,22 +417,20 @@ public final class Seq2Seq {
     private void ffnBack(Workspace ws, Buf w, Buf g, Buf dz, Workspace.Sub sub, Buf f, Buf gAct, Lin fc1, Lin fc2, int rows) {
         Products p = ws.products;
         long nf = (long) rows * ffn;
-        ws.dg.zero(0, nf);
-        Linear.backward(p, ws.dg, 0, g, fc2.w, bias(g, fc2), fc2.b, dz, 0, gAct, 0, w, fc2.w, rows, ffn, d);
+        Linear.backward(p, ws.dg, 0, false, g, fc2.w, bias(g, fc2), fc2.b, dz, 0, gAct, 0, w, fc2.w, rows, ffn, d);
         Act.backward(ws.df, 0, ws.dg, 0, f, 0, nf, act, false);
-        Linear.backward(p, ws.du, 0, g, fc1.w, bias(g, fc1), fc1.b, ws.df, 0, coreIn(sub), 0, w, fc1.w, rows, d, ffn);
+        Linear.backward(p, ws.du, 0, false, g, fc1.w, bias(g, fc1), fc1.b, ws.df, 0, coreIn(sub), 0, w, fc1.w, rows, d, ffn);
     }
 
     /** Self-attention core backward: from dz to {@code ws.du}. */
     private void selfAttnBack(Workspace ws, Buf w, Buf g, Buf dz, Workspace.Sub sub, Buf qkv, Buf probs, Buf att,
                               Lin qkvLin, Lin outLin, int rows, Attention.Dims dims) {
         Products p = ws.products;
-        ws.datt.zero(0, (long) rows * d);
-        Linear.backward(p, ws.datt, 0, g, outLin.w, bias(g, outLin), outLin.b, dz, 0, att, 0, w, outLin.w, rows, d, d);
+        Linear.backward(p, ws.datt, 0, false, g, outLin.w, bias(g, outLin), outLin.b, dz, 0, att, 0, w, outLin.w, rows, d, d);
         ws.dqkv.zero(0, (long) rows * 3 * d);
         Attention.backward(p, ws.dqkv, 0, ws.dqkv, d, ws.dqkv, 2 * d, ws.dProbs, ws.datt, 0, d, probs, 0,
                 qkv, 0, 3 * d, qkv, d, 3 * d, qkv, 2 * d, 3 * d, dims);
-        Linear.backward(p, ws.du, 0, g, qkvLin.w, bias(g, qkvLin), qkvLin.b, ws.dqkv, 0, coreIn(sub), 0, w, qkvLin.w,
+        Linear.backward(p, ws.du, 0, false, g, qkvLin.w, bias(g, qkvLin), qkvLin.b, ws.dqkv, 0, coreIn(sub), 0, w, qkvLin.w,
                 rows, d, 3 * d);
     }
 }

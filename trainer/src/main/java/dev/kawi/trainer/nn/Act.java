@@ -1,6 +1,8 @@
 package dev.kawi.trainer.nn;
 
 import dev.kawi.trainer.tensor.Buf;
+import dev.kawi.trainer.tensor.F32Buf;
+import dev.kawi.trainer.tensor.F32Lanes;
 import dev.kawi.trainer.tensor.Scratch;
 import dev.kawi.weights.ModelConfig;
 
@@ -14,6 +16,10 @@ public final class Act {
 
     /** {@code out[i] = act(inp[i])} for n elements; out may alias inp. */
     public static void forward(Buf out, long outOff, Buf inp, long inpOff, long n, ModelConfig.Activation act) {
+        if (act == ModelConfig.Activation.RELU && out instanceof F32Buf o && inp instanceof F32Buf x) {
+            F32Lanes.relu(o.segment(), outOff, x.segment(), inpOff, n);
+            return;
+        }
         double[] x = Scratch.get(0, Buf.CHUNK);
         for (long c = 0; c < n; c += Buf.CHUNK) {
             int len = (int) Math.min(Buf.CHUNK, n - c);
@@ -48,6 +54,10 @@ public final class Act {
     /** {@code dInp[i] (+)= dOut[i] · act'(inp[i])}: adds when {@code accumulate}, else overwrites (no read of dInp). */
     public static void backward(Buf dInp, long dInpOff, Buf dOut, long dOutOff, Buf inp, long inpOff, long n,
                                 ModelConfig.Activation act, boolean accumulate) {
+        if (act == ModelConfig.Activation.RELU && dInp instanceof F32Buf d && dOut instanceof F32Buf g && inp instanceof F32Buf x) {
+            F32Lanes.reluBackward(d.segment(), dInpOff, g.segment(), dOutOff, x.segment(), inpOff, n, accumulate);
+            return;
+        }
         double[] x = Scratch.get(0, Buf.CHUNK);
         double[] g = Scratch.get(1, Buf.CHUNK);
         double[] d = Scratch.get(2, Buf.CHUNK);

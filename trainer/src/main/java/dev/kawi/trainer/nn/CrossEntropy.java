@@ -1,7 +1,13 @@
 package dev.kawi.trainer.nn;
 
+import dev.kawi.runtime.kernels.Kernels;
 import dev.kawi.trainer.tensor.Buf;
+import dev.kawi.trainer.tensor.F32Buf;
+import dev.kawi.trainer.tensor.F32Lanes;
+import dev.kawi.trainer.tensor.Products;
 import dev.kawi.trainer.tensor.Scratch;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * Label-smoothed cross-entropy over padded rows, fused with its backward pass. With smoothing
@@ -29,8 +35,11 @@ public final class CrossEntropy {
      * replaces the logits by their gradient times {@code gradScale} (the caller's normalizer, e.g.
      * 1 / target tokens of the whole batch). With {@code gradScale} 0 the logits are left as they were.
      */
-    public static Sums forwardBackward(Buf logits, long off, int[] targets, int padId, double smoothing,
+    public static Sums forwardBackward(Products p, Buf logits, long off, int[] targets, int padId, double smoothing,
                                        int n, int v, double gradScale) {
+        if (gradScale != 0 && logits instanceof F32Buf f) {
+            return forwardBackwardF32(p.kernels(), f.segment(), off, targets, padId, smoothing, n, v, (float) gradScale);
+        }
         double loss = 0;
         double nll = 0;
         long tokens = 0;
@@ -81,6 +90,42 @@ public final class CrossEntropy {
                 x[y] -= (1 - smoothing) * gradScale;
                 logits.write(row, x, 0, v);
             }
+        }
+        return new Sums(loss, nll, tokens, correct);
+    }
+
+    /**
+     * The F32 pass (with a gradient), on the runtime's softmax. The row's log-sum-exp comes from the
+     * probability of its largest logit: {@code p_max = exp(0) / Σ exp(x - max)}, which is at least
+     * 1/V, so {@code lse = max - log(p_max)} keeps full precision however small {@code p_y} is.
+     */
+    private static Sums forwardBackwardF32(Kernels k, MemorySegment x, long off, int[] targets, int padId, double smoothing,
+                                           int n, int v, float gradScale) {
+        double loss = 0;
+        double nll = 0;
+        long tokens = 0;
+        long correct = 0;
+        for (int r = 0; r < n; r++) {
+            long row = off + (long) r * v;
+            int y = targets[r];
+            if (y == padId) {
+                x.asSlice(4 * row, 4L * v).fill((byte) 0);
+                continue;
+            }
+            int arg = k.argmax(x, row, v);
+            double max = x.getAtIndex(ValueLayout.JAVA_FLOAT, row + arg);
+            double xy = x.getAtIndex(ValueLayout.JAVA_FLOAT, row + y);
+            double sumLogits = F32Lanes.sum(x, row, v);
+            k.softmax(x, row, 1, v, v, null);
+            double lse = max - Math.log(x.getAtIndex(ValueLayout.JAVA_FLOAT, row + arg));
+            double logPy = xy - lse;
+            loss += -(1 - smoothing) * logPy - smoothing * (sumLogits / v - lse);
+            nll -= logPy;
+            tokens++;
+            if (arg == y) {
+                correct++;
+            }
+            F32Lanes.crossEntropyGrad(x, row, v, y, (float) (smoothing / v), gradScale, (float) (1 - smoothing));
         }
         return new Sums(loss, nll, tokens, correct);
     }

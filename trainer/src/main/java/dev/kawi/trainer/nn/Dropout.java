@@ -1,7 +1,18 @@
 package dev.kawi.trainer.nn;
 
 import dev.kawi.trainer.tensor.Buf;
+import dev.kawi.trainer.tensor.F32Buf;
 import dev.kawi.trainer.tensor.Scratch;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Inverted dropout whose mask is a pure function of (seed, element index): nothing is stored,
@@ -37,6 +48,10 @@ public final class Dropout {
         if (p <= 0) {
             return;
         }
+        if (x instanceof F32Buf f) {
+            forwardF32(f.segment(), off, n, (float) (1 / (1 - p)), threshold(p), seed);
+            return;
+        }
         double s = 1 / (1 - p);
         double[] v = Scratch.get(0, Buf.CHUNK);
         for (long c = 0; c < n; c += Buf.CHUNK) {
@@ -54,6 +69,45 @@ public final class Dropout {
                 v[i] = draw(h, idx) >= thr ? v[i] * s : 0;
             }
             x.write(off + c, v, 0, len);
+        }
+    }
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Long> G = LongVector.SPECIES_PREFERRED;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+
+    /**
+     * The F32 loop, in float: one vector of hashes gives the 16-bit draws of two float vectors
+     * (read as shorts, lane 4g + k is bits 16k of hash g, the scalar {@link #draw}).
+     */
+    private static void forwardF32(MemorySegment x, long off, long n, float s, long thr, long seed) {
+        int groups = G.length();
+        LongVector iota = LongVector.zero(G).addIndex(1);
+        FloatVector zero = FloatVector.zero(F);
+        long g = 0;
+        for (; 4 * (g + groups) <= n; g += groups) {
+            LongVector z = iota.add(g + 1).mul(0x9E3779B97F4A7C15L).add(seed);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 30)).mul(0xBF58476D1CE4E5B9L);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 27)).mul(0x94D049BB133111EBL);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 31));
+            ShortVector draws = z.reinterpretAsShorts();
+            for (int part = 0; part < 2; part++) {
+                IntVector d = (IntVector) draws.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, part);
+                VectorMask<Float> keep = d.compare(VectorOperators.GE, (int) thr).cast(F);
+                long e = (off + 4 * g + (long) part * F.length()) << 2;
+                zero.blend(FloatVector.fromMemorySegment(F, x, e, NATIVE).mul(s), keep).intoMemorySegment(x, e, NATIVE);
+            }
+        }
+        ValueLayout.OfFloat fl = ValueLayout.JAVA_FLOAT;
+        for (; 4 * g < n; g++) {
+            long h = hash(seed, g);
+            long base = off + 4 * g;
+            int m = (int) Math.min(4, n - 4 * g);
+            for (int k = 0; k < m; k++) {
+                float v = x.getAtIndex(fl, base + k);
+                x.setAtIndex(fl, base + k, draw(h, k) >= thr ? v * s : 0f);
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.kawi.trainer.nn;
 
 import dev.kawi.trainer.tensor.Buf;
+import dev.kawi.trainer.tensor.F32Buf;
+import dev.kawi.trainer.tensor.F32Lanes;
 import dev.kawi.trainer.tensor.Scratch;
 
 /**
@@ -18,6 +20,12 @@ public final class LayerNorm {
     public static void forward(Buf out, long outOff, Buf mean, Buf rstd, long statOff,
                                Buf inp, long inpOff, Buf gamma, long gOff, Buf beta, long bOff,
                                int n, int c, double eps) {
+        if (out instanceof F32Buf o && mean instanceof F32Buf mb && rstd instanceof F32Buf sb && inp instanceof F32Buf x
+                && gamma instanceof F32Buf g && beta instanceof F32Buf b) {
+            F32Lanes.layerNorm(o.segment(), outOff, mb.segment(), sb.segment(), statOff, x.segment(), inpOff,
+                    g.segment(), gOff, b.segment(), bOff, n, c, eps);
+            return;
+        }
         double[] x = Scratch.get(0, c);
         double[] g = Scratch.get(1, c);
         double[] b = Scratch.get(2, c);
@@ -54,6 +62,12 @@ public final class LayerNorm {
     public static void backward(Buf dInp, long dInpOff, Buf dGamma, long dgOff, Buf dBeta, long dbOff,
                                 Buf dOut, long dOutOff, Buf inp, long inpOff, Buf mean, Buf rstd, long statOff,
                                 Buf gamma, long gOff, int n, int c) {
+        if (dInp instanceof F32Buf dx && dGamma instanceof F32Buf dg && dBeta instanceof F32Buf db && dOut instanceof F32Buf dy
+                && inp instanceof F32Buf x && mean instanceof F32Buf mb && rstd instanceof F32Buf sb && gamma instanceof F32Buf g) {
+            F32Lanes.layerNormBackward(dx.segment(), dInpOff, dg.segment(), dgOff, db.segment(), dbOff, dy.segment(), dOutOff,
+                    x.segment(), inpOff, mb.segment(), sb.segment(), statOff, g.segment(), gOff, n, c, new float[3 * c]);
+            return;
+        }
         double[] x = Scratch.get(0, c);
         double[] dy = Scratch.get(1, c);
         double[] dx = Scratch.get(2, c);

@@ -1,6 +1,8 @@
 package dev.kawi.trainer.nn;
 
 import dev.kawi.trainer.tensor.Buf;
+import dev.kawi.trainer.tensor.F32Buf;
+import dev.kawi.trainer.tensor.F32Lanes;
 import dev.kawi.trainer.tensor.Products;
 import dev.kawi.trainer.tensor.Scratch;
 
@@ -13,7 +15,9 @@ public final class Linear {
     public static void forward(Products p, Buf out, long outOff, Buf inp, long inpOff, Buf w, long wOff, Buf bias, long biasOff,
                                int n, int inDim, int outDim) {
         p.abT(n, outDim, inDim, inp, inpOff, inDim, w, wOff, inDim, out, outOff, outDim, false);
-        if (bias != null) {
+        if (bias != null && out instanceof F32Buf o && bias instanceof F32Buf bb) {
+            F32Lanes.addToRows(o.segment(), outOff, n, outDim, bb.segment(), biasOff);
+        } else if (bias != null) {
             double[] b = Scratch.get(0, outDim);
             double[] row = Scratch.get(1, outDim);
             bias.read(biasOff, b, 0, outDim);
@@ -34,11 +38,22 @@ public final class Linear {
      */
     public static void backward(Products p, Buf dInp, long dInpOff, Buf dW, long dwOff, Buf dBias, long dbOff,
                                 Buf dOut, long dOutOff, Buf inp, long inpOff, Buf w, long wOff, int n, int inDim, int outDim) {
+        backward(p, dInp, dInpOff, true, dW, dwOff, dBias, dbOff, dOut, dOutOff, inp, inpOff, w, wOff, n, inDim, outDim);
+    }
+
+    /**
+     * As above, but {@code dInp = dOut · W} when {@code addInp} is false: the caller's buffer is
+     * overwritten, so it needs no zeroing first (and the product reads nothing of it).
+     */
+    public static void backward(Products p, Buf dInp, long dInpOff, boolean addInp, Buf dW, long dwOff, Buf dBias, long dbOff,
+                                Buf dOut, long dOutOff, Buf inp, long inpOff, Buf w, long wOff, int n, int inDim, int outDim) {
         if (dInp != null) {
-            p.ab(n, inDim, outDim, dOut, dOutOff, outDim, w, wOff, inDim, dInp, dInpOff, inDim, true);
+            p.ab(n, inDim, outDim, dOut, dOutOff, outDim, w, wOff, inDim, dInp, dInpOff, inDim, addInp);
         }
         p.aTb(outDim, inDim, n, dOut, dOutOff, outDim, inp, inpOff, inDim, dW, dwOff, inDim, true);
-        if (dBias != null) {
+        if (dBias != null && dBias instanceof F32Buf db && dOut instanceof F32Buf dy) {
+            F32Lanes.addColumnSums(db.segment(), dbOff, dy.segment(), dOutOff, n, outDim);
+        } else if (dBias != null) {
             double[] sum = Scratch.get(0, outDim);
             double[] row = Scratch.get(1, outDim);
             dBias.read(dbOff, sum, 0, outDim);

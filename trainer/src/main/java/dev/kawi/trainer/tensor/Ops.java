@@ -7,6 +7,10 @@ public final class Ops {
 
     /** {@code dst[i] = a[i] + b[i]} for n elements (dst may alias a or b exactly). */
     public static void add(Buf dst, long dOff, Buf a, long aOff, Buf b, long bOff, long n) {
+        if (dst instanceof F32Buf d && a instanceof F32Buf x && b instanceof F32Buf y) {
+            F32Lanes.add(d.segment(), dOff, x.segment(), aOff, y.segment(), bOff, n);
+            return;
+        }
         double[] x = Scratch.get(0, Buf.CHUNK);
         double[] y = Scratch.get(1, Buf.CHUNK);
         for (long c = 0; c < n; c += Buf.CHUNK) {

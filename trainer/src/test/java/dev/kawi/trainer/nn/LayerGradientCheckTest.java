@@ -251,12 +251,12 @@ class LayerGradientCheckTest {
         check("cross-entropy smoothing=" + smoothing, new Layer() {
             public double loss() {
                 work.copyFrom(0, logits, 0, n * v);
-                return CrossEntropy.forwardBackward(work, 0, targets, 0, smoothing, n, v, 0).loss();
+                return CrossEntropy.forwardBackward(products, work, 0, targets, 0, smoothing, n, v, 0).loss();
             }
 
             public void backward() {
                 work.copyFrom(0, logits, 0, n * v);
-                CrossEntropy.forwardBackward(work, 0, targets, 0, smoothing, n, v, 1.0);
+                CrossEntropy.forwardBackward(products, work, 0, targets, 0, smoothing, n, v, 1.0);
                 grad.copyFrom(0, work, 0, n * v);
             }
         }, List.of(logits), List.of(grad));
