@@ -6,6 +6,7 @@ import dev.kawi.runtime.kernels.Weights;
 import dev.kawi.runtime.kernels.WorkerPool;
 import dev.kawi.weights.DType;
 import dev.kawi.weights.QuantCodec;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -225,6 +226,8 @@ final class VectorGemm {
 
     /** Rows of the outer-product micro-tile: 6 rows x 2 vectors = 12 accumulators, 15 registers with the loads (AVX2 has 16). */
     private static final int OMR = 6;
+    /** Eight float lanes (both AVX2 and AVX-512 have them): one run of OMR values plus two, when packing Aᵀ. */
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     /** Columns of the micro-tile. */
     private static final int ONR = 2 * L;
     /** Depth of a packed block: a B micro-panel (OKC x ONR floats) stays in L1. */
@@ -237,9 +240,20 @@ final class VectorGemm {
     /** Per-thread packing buffers of the outer-product path. */
     private static final class OuterScratch {
         final float[] ap = new float[OMC * OKC];
-        final float[] bp = new float[ONC * OKC];
+        // Off-heap and 64-byte aligned: the micro-kernel's B loads are whole vectors, and a heap
+        // array starts wherever the collector put it (a 512-bit load from one 16 bytes off a cache
+        // line splits across two lines: a third of the speed, in some JVM runs and not others).
+        private MemorySegment bp = Arena.ofAuto().allocate(4L * ONC * OKC, 64);
         final float[] row = new float[Math.max(OMC, ONC) + OKC];
         final float[] tile = new float[OMR * ONR];
+
+        /** The packed-B buffer, grown to hold {@code n} floats (all depth blocks of one column panel). */
+        MemorySegment packedB(long n) {
+            if (bp.byteSize() < 4 * n) {
+                bp = Arena.ofAuto().allocate(4 * n, 64);
+            }
+            return bp;
+        }
     }
 
     private static final ThreadLocal<OuterScratch> OUTER = ThreadLocal.withInitial(OuterScratch::new);
@@ -346,28 +360,38 @@ final class VectorGemm {
     private static void outerRange(int i0, int i1, int j0, int j1, int k, MemorySegment a, long aOff, int lda, boolean transA,
                                    MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc, boolean accumulate) {
         OuterScratch s = OUTER.get();
+        // Depth blocks of equal size (k = 320 gives 160 + 160, not 256 + 64): short blocks pay the
+        // tile's load and store for little work.
+        int kBlocks = (k + OKC - 1) / OKC;
+        int kStep = (k + kBlocks - 1) / kBlocks;
         for (int jc = j0; jc < j1; jc += ONC) {
             int nc = Math.min(ONC, j1 - jc);
             int panelsB = (nc + ONR - 1) / ONR;
-            // Depth blocks of equal size (k = 320 gives 160 + 160, not 256 + 64): short blocks
-            // pay the tile's load and store for little work.
-            int kBlocks = (k + OKC - 1) / OKC;
-            int kStep = (k + kBlocks - 1) / kBlocks;
-            for (int pc = 0; pc < k; pc += kStep) {
-                int kc = Math.min(kStep, k - pc);
-                packB(b, bOff, ldb, pc, kc, jc, nc, s);
-                boolean load = accumulate || pc > 0;
-                for (int ic = i0; ic < i1; ic += OMC) {
-                    int mc = Math.min(OMC, i1 - ic);
+            long blockB = (long) kStep * panelsB * ONR;
+            // All of B's depth blocks for this column panel are packed first, then each row block
+            // runs through every depth block in turn: its C block (OMC x ONC, at most 192 KB) stays
+            // in L2 from one depth block to the next. Depth-block-outer order swept all of C once per
+            // depth block, and its tiles' loads missed the caches (the trainer's weight gradients,
+            // thousands deep, and the output projection's, 8000 deep).
+            MemorySegment bp = s.packedB((long) kBlocks * blockB);
+            for (int pc = 0, blk = 0; pc < k; pc += kStep, blk++) {
+                packB(b, bOff, ldb, pc, Math.min(kStep, k - pc), jc, nc, bp, blk * blockB);
+            }
+            for (int ic = i0; ic < i1; ic += OMC) {
+                int mc = Math.min(OMC, i1 - ic);
+                int panelsA = (mc + OMR - 1) / OMR;
+                for (int pc = 0, blk = 0; pc < k; pc += kStep, blk++) {
+                    int kc = Math.min(kStep, k - pc);
+                    boolean load = accumulate || pc > 0;
                     packA(a, aOff, lda, transA, ic, mc, pc, kc, s);
-                    int panelsA = (mc + OMR - 1) / OMR;
                     for (int q = 0; q < panelsB; q++) {
                         int jj = jc + q * ONR;
                         int nr = Math.min(ONR, jc + nc - jj);
                         for (int r = 0; r < panelsA; r++) {
                             int ii = ic + r * OMR;
                             int mr = Math.min(OMR, ic + mc - ii);
-                            micro(kc, s.ap, r * kc * OMR, transA ? 1 : kc, transA ? OMR : 1, s.bp, q * kc * ONR, c, cOff + (long) ii * ldc + jj, ldc, mr, nr, load, s.tile);
+                            micro(kc, s.ap, r * kc * OMR, transA ? 1 : kc, transA ? OMR : 1, bp, blk * blockB + q * kc * ONR,
+                                    c, cOff + (long) ii * ldc + jj, ldc, mr, nr, load, s.tile);
                         }
                     }
                 }
@@ -375,20 +399,23 @@ final class VectorGemm {
         }
     }
 
-    /** Packs B[pc..pc+kc, jc..jc+nc) into panels of ONR columns, p-major, zero-padded. */
-    private static void packB(MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, OuterScratch s) {
-        float[] bp = s.bp;
-        float[] row = s.row;
+    /** Packs B[pc..pc+kc, jc..jc+nc) into panels of ONR columns, p-major, zero-padded, at float {@code at} of bp. */
+    private static void packB(MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, MemorySegment bp, long at) {
+        int full = nc / ONR;
         int panels = (nc + ONR - 1) / ONR;
         for (int p = 0; p < kc; p++) {
-            MemorySegment.copy(b, FL, 4 * (bOff + (long) (pc + p) * ldb + jc), row, 0, nc);
-            for (int q = 0; q < panels; q++) {
-                int base = q * kc * ONR + p * ONR;
-                int cols = Math.min(ONR, nc - q * ONR);
-                System.arraycopy(row, q * ONR, bp, base, cols);
-                if (cols < ONR) {
-                    java.util.Arrays.fill(bp, base + cols, base + ONR, 0f);
+            long src = bOff + (long) (pc + p) * ldb + jc;
+            for (int q = 0; q < full; q++) {
+                long base = at + (long) q * kc * ONR + (long) p * ONR;
+                for (int h = 0; h < ONR; h += L) {
+                    FloatVector.fromMemorySegment(F, b, 4 * (src + q * ONR + h), NATIVE).intoMemorySegment(bp, 4 * (base + h), NATIVE);
                 }
+            }
+            if (full < panels) {
+                long base = at + (long) full * kc * ONR + (long) p * ONR;
+                int cols = nc - full * ONR;
+                MemorySegment.copy(b, 4 * (src + full * ONR), bp, 4 * base, 4L * cols);
+                bp.asSlice(4 * (base + cols), 4L * (ONR - cols)).fill((byte) 0);
             }
         }
     }
@@ -400,17 +427,29 @@ final class VectorGemm {
         int panels = (mc + OMR - 1) / OMR;
         if (transA) {
             // A is k x m: row p holds op(A)'s column p, so each p gives OMR consecutive values per panel.
+            int full = mc / OMR;
             for (int p = 0; p < kc; p++) {
-                MemorySegment.copy(a, FL, 4 * (aOff + (long) (pc + p) * lda + ic), row, 0, mc);
-                // Plain loops, not System.arraycopy: the runs are OMR (6) values long.
-                int full = mc / OMR;
-                for (int r = 0; r < full; r++) {
+                long src0 = aOff + (long) (pc + p) * lda + ic;
+                // Runs of OMR (6) values move as 8-float vectors straight from A: the two extra
+                // lanes land in the slot of depth p + 1, written next. Staging each row through a
+                // heap array first, when A's rows are 4 KB apart (a 1024-wide gradient), made the
+                // packing a third of the product's time (now a sixth; likely 4K aliasing of the
+                // loads from A with the stores to the array).
+                int vecPanels = p < kc - 1 ? full - 1 : 0;
+                for (int r = 0; r < vecPanels; r++) {
+                    FloatVector.fromMemorySegment(F8, a, 4 * (src0 + r * OMR), NATIVE).intoArray(ap, r * kc * OMR + p * OMR);
+                }
+                for (int r = Math.max(vecPanels, 0); r < full; r++) {
                     int base = r * kc * OMR + p * OMR;
-                    int src = r * OMR;
+                    long src = src0 + r * OMR;
                     for (int x = 0; x < OMR; x++) {
-                        ap[base + x] = row[src + x];
+                        ap[base + x] = a.getAtIndex(FL, src + x);
                     }
                 }
+                if (full == panels) {
+                    continue;
+                }
+                MemorySegment.copy(a, FL, 4 * (src0 + full * OMR), row, full * OMR, mc - full * OMR);
                 for (int r = full; r < panels; r++) {
                     int base = r * kc * OMR + p * OMR;
                     for (int x = 0; x < OMR; x++) {
@@ -440,7 +479,7 @@ final class VectorGemm {
      * keeps the twelve accumulators in registers (C2 gives up on vector values merged from
      * different branches), and no load or store touches C outside the real elements.
      */
-    private static void micro(int kc, float[] ap, int aOff, int rs, int ps, float[] bp, int bOff, MemorySegment c, long cBase, int ldc,
+    private static void micro(int kc, float[] ap, int aOff, int rs, int ps, MemorySegment bp, long bOff, MemorySegment c, long cBase, int ldc,
                               int mr, int nr, boolean load, float[] tile) {
         boolean full = mr == OMR && nr == ONR;
         if (!load) {
@@ -477,7 +516,7 @@ final class VectorGemm {
      * {@code tile (6 x 2L) += Σ_p a[·, p] ⊗ bp[p]}, one fused multiply-add chain per element; A's
      * element (r, p) is {@code ap[aOff + r·rs + p·ps]} (row-major or p-major panels).
      */
-    private static void microTile(int kc, float[] ap, int aOff, int rs, int ps, float[] bp, int bOff, float[] tile) {
+    private static void microTile(int kc, float[] ap, int aOff, int rs, int ps, MemorySegment bp, long bOff, float[] tile) {
         FloatVector c00 = FloatVector.fromArray(F, tile, 0);
         FloatVector c01 = FloatVector.fromArray(F, tile, L);
         FloatVector c10 = FloatVector.fromArray(F, tile, ONR);
@@ -493,9 +532,9 @@ final class VectorGemm {
         for (int p = 0; p < kc; p++) {
             // Indices linear in p, so that C2 hoists the range checks out of the loop.
             int ai = aOff + p * ps;
-            int bi = bOff + p * ONR;
-            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
-            FloatVector b1 = FloatVector.fromArray(F, bp, bi + L);
+            long bi = 4 * (bOff + (long) p * ONR);
+            FloatVector b0 = FloatVector.fromMemorySegment(F, bp, bi, NATIVE);
+            FloatVector b1 = FloatVector.fromMemorySegment(F, bp, bi + 4 * L, NATIVE);
             FloatVector x = FloatVector.broadcast(F, ap[ai]);
             c00 = b0.fma(x, c00);
             c01 = b1.fma(x, c01);
