@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the bundled German->English model (models/de-en.kawi): Kawi's own trainer on
-# ../shared/data (97k pairs), the tiny preset, 6000 steps of ~4096-token batches on all cores,
+# ../shared/data (97k pairs), the tiny preset, 6000 steps of ~4096-token batches on 2 threads,
 # quantization-aware training (Q4) over the last 10% of the steps. The run is resumable: run the
 # same command again after an interruption and it continues from OUT/last.ckpt exactly. Results
 # depend on the thread count (one batch shard per thread), hence --threads 2, as trained.
