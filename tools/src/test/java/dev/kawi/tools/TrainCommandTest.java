@@ -82,6 +82,19 @@ class TrainCommandTest {
     }
 
     @Test
+    void exportsComeFromTheQuantizationAwarePhase() {
+        // Validations at steps 2 (before QAT) and 4 (after): step 4 becomes the best checkpoint
+        // whatever the scores, and the exports are its weights.
+        Path out = dir.resolve("qat");
+        CliTest.Run r = CliTest.kawi(args(out, 4, "--qat", "q8", "--qat-start", "3"));
+        assertEquals(0, r.code(), r.err());
+        String v4 = r.out().lines().filter(l -> l.startsWith("validation step 4 ")).findFirst().orElseThrow();
+        assertTrue(v4.endsWith("(best)"), r.out());
+        assertTrue(r.out().contains("(Q8, step 4)"), r.out());
+        assertTrue(r.out().contains("(F32, step 4)"), r.out());
+    }
+
+    @Test
     void malformedLinesAreNamedOrSkipped() throws Exception {
         List<String> lines = new ArrayList<>(Files.readAllLines(train));
         lines.add(2, "no tab on this line");

@@ -134,7 +134,11 @@ public final class TrainingRun {
                 if (!devBatches.isEmpty() && (step % s.validateEvery() == 0 || end)) {
                     Trainer.Evaluation dev = trainer.evaluate(devBatches);
                     BleuScore bleu = s.bleuSentences() > 0 ? bleu(trainer, devText, s.bleuSentences()) : null;
-                    boolean better = bleu != null ? bleu.score() > bestBleu : dev.loss() < bestLoss;
+                    // Once quantization-aware training has run, only its checkpoints compete: the
+                    // exports must be the weights the QAT phase adapted to the quantized grid.
+                    int qatStart = s.options().qatStart();
+                    boolean qatTakesOver = s.options().qat() != null && step >= qatStart && bestStep < qatStart;
+                    boolean better = qatTakesOver || (bleu != null ? bleu.score() > bestBleu : dev.loss() < bestLoss);
                     if (better) {
                         bestBleu = bleu != null ? bleu.score() : bestBleu;
                         bestLoss = dev.loss();
