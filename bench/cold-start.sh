@@ -6,8 +6,8 @@
 #   bash bench/cold-start.sh [--runs N] [--model FILE] [--jar NAME=JAR]... [--sentence TEXT]
 #
 # --model: default -Dkawi.model / $KAWI_MODEL / the bundled models/de-en.kawi, as `kawi` finds it.
-# Until the bundled model lands, use a stand-in that stops after a few tokens as a trained model
-# does (a random model translates to 256 tokens):
+# To time another architecture without a trained model, use a stand-in that stops after a few
+# tokens as a trained model does (a random model translates to 256 tokens):
 #   ./mvn25 -q -pl bench -am package -DskipTests
 #   java --add-modules=jdk.incubator.vector -cp bench/target/benchmarks.jar dev.kawi.bench.StandInModel VOCAB.json /tmp/standin.kawi 5
 # --jar NAME=JAR (repeatable): also time another build of tools/target/kawi.jar (e.g. an older
