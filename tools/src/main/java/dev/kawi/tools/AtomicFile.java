@@ -1,5 +1,6 @@
 package dev.kawi.tools;
 
+import dev.kawi.weights.TempFiles;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -40,7 +41,7 @@ final class AtomicFile implements Closeable {
             throw new BadInputException(target + ": no such folder " + parent);
         }
         try {
-            Path temp = Files.createTempFile(parent, "." + abs.getFileName() + ".", ".tmp");
+            Path temp = TempFiles.besides(abs);
             return new AtomicFile(target, temp, Files.newOutputStream(temp));
         } catch (AccessDeniedException e) {
             throw new BadInputException(target + ": permission denied");

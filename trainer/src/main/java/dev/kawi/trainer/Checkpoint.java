@@ -5,6 +5,7 @@ import dev.kawi.trainer.tensor.F32Buf;
 import dev.kawi.weights.DType;
 import dev.kawi.weights.Json;
 import dev.kawi.weights.ModelConfig;
+import dev.kawi.weights.TempFiles;
 import dev.kawi.weights.TokenizerSpec;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -57,7 +58,7 @@ public final class Checkpoint {
         byte[] json = Json.write(meta).getBytes(StandardCharsets.UTF_8);
         Path abs = file.toAbsolutePath();
         Files.createDirectories(abs.getParent());
-        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
+        Path tmp = TempFiles.besides(abs);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 CRC32C crc = new CRC32C();

@@ -59,7 +59,7 @@ public final class KawiWriter implements AutoCloseable {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         Files.createDirectories(dir);
-        Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        Path temp = TempFiles.besides(abs);
         FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
         return new KawiWriter(abs, temp, ch);
     }

@@ -2,6 +2,7 @@ package dev.kawi.trainer.vocab;
 
 import dev.kawi.weights.Json;
 import dev.kawi.weights.MetadataException;
+import dev.kawi.weights.TempFiles;
 import dev.kawi.weights.TokenizerSpec;
 import dev.kawi.weights.WeightFileException;
 import java.io.IOException;
@@ -34,7 +35,7 @@ public final class VocabFiles {
         byte[] bytes = toJson(spec).getBytes(StandardCharsets.UTF_8);
         Path abs = file.toAbsolutePath();
         Path dir = abs.getParent();
-        Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        Path temp = TempFiles.besides(abs);
         try {
             Files.write(temp, bytes);
             try {
