@@ -250,7 +250,10 @@ class TranslateCommandTest {
         CliTest.Run notANumber = CliTest.kawi("translate", "-m", m, "--beam", "two", "x");
         assertEquals(2, notANumber.code());
         assertTrue(notANumber.err().lines().findFirst().orElseThrow().contains("'two' is not an int"), notANumber.err());
-        assertEquals(2, CliTest.kawi("translate", "x").code(), "no model");
+        // No -m: the bundled model of the checkout (a default named by -Dkawi.model: aModelNamedByTheSystemPropertyMustExist).
+        CliTest.Run bundled = CliTest.kawi("translate", "Die", "Datei");
+        assertEquals(0, bundled.code(), bundled.err());
+        assertEquals(CliTest.kawi("translate", "-m", BundledModelTest.bundledModel().toString(), "Die Datei").out(), bundled.out());
         CliTest.Run help = CliTest.kawi("translate", "--help");
         assertEquals(0, help.code());
         for (String flag : List.of("--input", "--output", "--json", "--alignments", "--sampling-topk", "--max-input-length", "--truncate",
