@@ -234,6 +234,11 @@ final class VectorGemm {
     private static final int OKC = 256;
     /** Rows of a packed A block (a multiple of OMR; about 70 KB, in L2). */
     private static final int OMC = 96;
+    /**
+     * Most floats of packed B a thread keeps (16 MB): the depth blocks of one column panel that are
+     * packed at once (all of them up to a depth of about 8000 at 512 columns; deeper products pack groups of blocks).
+     */
+    private static final long PACKED_B_FLOATS = 4L << 20;
     /** Columns of a packed B block (a multiple of ONR; 512 KB at depth 256, in L2). */
     private static final int ONC = 512;
 
@@ -368,30 +373,37 @@ final class VectorGemm {
             int nc = Math.min(ONC, j1 - jc);
             int panelsB = (nc + ONR - 1) / ONR;
             long blockB = (long) kStep * panelsB * ONR;
-            // All of B's depth blocks for this column panel are packed first, then each row block
-            // runs through every depth block in turn: its C block (OMC x ONC, at most 192 KB) stays
-            // in L2 from one depth block to the next. Depth-block-outer order swept all of C once per
-            // depth block, and its tiles' loads missed the caches (the trainer's weight gradients,
-            // thousands deep, and the output projection's, 8000 deep).
-            MemorySegment bp = s.packedB((long) kBlocks * blockB);
-            for (int pc = 0, blk = 0; pc < k; pc += kStep, blk++) {
-                packB(b, bOff, ldb, pc, Math.min(kStep, k - pc), jc, nc, bp, blk * blockB);
-            }
-            for (int ic = i0; ic < i1; ic += OMC) {
-                int mc = Math.min(OMC, i1 - ic);
-                int panelsA = (mc + OMR - 1) / OMR;
-                for (int pc = 0, blk = 0; pc < k; pc += kStep, blk++) {
-                    int kc = Math.min(kStep, k - pc);
-                    boolean load = accumulate || pc > 0;
-                    packA(a, aOff, lda, transA, ic, mc, pc, kc, s);
-                    for (int q = 0; q < panelsB; q++) {
-                        int jj = jc + q * ONR;
-                        int nr = Math.min(ONR, jc + nc - jj);
-                        for (int r = 0; r < panelsA; r++) {
-                            int ii = ic + r * OMR;
-                            int mr = Math.min(OMR, ic + mc - ii);
-                            micro(kc, s.ap, r * kc * OMR, transA ? 1 : kc, transA ? OMR : 1, bp, blk * blockB + q * kc * ONR,
-                                    c, cOff + (long) ii * ldc + jj, ldc, mr, nr, load, s.tile);
+            // B's depth blocks for this column panel are packed first (as many as PACKED_B_FLOATS
+            // holds: all of them on the trainer's shapes), then each row block runs through those
+            // depth blocks in turn: its C block (OMC x ONC, at most 192 KB) stays in L2 from one
+            // depth block to the next. Depth-block-outer order swept all of C once per depth block,
+            // and its tiles' loads missed the caches (the trainer's weight gradients, thousands
+            // deep, and the output projection's, 8000 deep).
+            int group = (int) Math.max(1, Math.min(kBlocks, PACKED_B_FLOATS / blockB));
+            MemorySegment bp = s.packedB(group * blockB);
+            for (int g0 = 0; g0 < kBlocks; g0 += group) {
+                int g1 = Math.min(kBlocks, g0 + group);
+                for (int blk = g0; blk < g1 && blk * kStep < k; blk++) {
+                    int pc = blk * kStep;
+                    packB(b, bOff, ldb, pc, Math.min(kStep, k - pc), jc, nc, bp, (blk - g0) * blockB);
+                }
+                for (int ic = i0; ic < i1; ic += OMC) {
+                    int mc = Math.min(OMC, i1 - ic);
+                    int panelsA = (mc + OMR - 1) / OMR;
+                    for (int blk = g0; blk < g1 && blk * kStep < k; blk++) {
+                        int pc = blk * kStep;
+                        int kc = Math.min(kStep, k - pc);
+                        boolean load = accumulate || pc > 0;
+                        packA(a, aOff, lda, transA, ic, mc, pc, kc, s);
+                        for (int q = 0; q < panelsB; q++) {
+                            int jj = jc + q * ONR;
+                            int nr = Math.min(ONR, jc + nc - jj);
+                            for (int r = 0; r < panelsA; r++) {
+                                int ii = ic + r * OMR;
+                                int mr = Math.min(OMR, ic + mc - ii);
+                                micro(kc, s.ap, r * kc * OMR, transA ? 1 : kc, transA ? OMR : 1, bp,
+                                        (blk - g0) * blockB + q * kc * ONR, c, cOff + (long) ii * ldc + jj, ldc, mr, nr, load, s.tile);
+                            }
                         }
                     }
                 }
