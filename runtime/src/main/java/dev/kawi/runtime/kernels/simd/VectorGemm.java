@@ -224,9 +224,14 @@ final class VectorGemm {
 
     // ------------------------------------------------------------------ A·B and Aᵀ·B (training products)
 
-    /** Rows of the outer-product micro-tile: 6 rows x 2 vectors = 12 accumulators, 15 registers with the loads (AVX2 has 16). */
-    private static final int OMR = 6;
-    /** Eight float lanes (both AVX2 and AVX-512 have them): one run of OMR values plus two, when packing Aᵀ. */
+    /**
+     * Rows of the outer-product micro-tile. With 256-bit vectors 6 rows x 2 vectors = 12
+     * accumulators, 15 registers with the loads (AVX2 has 16). AVX-512 has 32 registers, so it
+     * takes 8 rows (16 accumulators): 15-20% faster on the trainer's weight gradients, and level
+     * or better on the rest (measured by thread CPU time, same machine, same hour).
+     */
+    private static final int OMR = L >= 16 ? 8 : 6;
+    /** Eight float lanes (both AVX2 and AVX-512 have them): one run of OMR values (plus two when OMR is 6), when packing Aᵀ. */
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     /** Columns of the micro-tile. */
     private static final int ONR = 2 * L;
@@ -442,8 +447,8 @@ final class VectorGemm {
             int full = mc / OMR;
             for (int p = 0; p < kc; p++) {
                 long src0 = aOff + (long) (pc + p) * lda + ic;
-                // Runs of OMR (6) values move as 8-float vectors straight from A: the two extra
-                // lanes land in the slot of depth p + 1, written next. Staging each row through a
+                // Runs of OMR (6 or 8) values move as 8-float vectors straight from A: with 6, the
+                // two extra lanes land in the slot of depth p + 1, written next. Staging each row through a
                 // heap array first, when A's rows are 4 KB apart (a 1024-wide gradient), made the
                 // packing a third of the product's time (now a sixth; likely 4K aliasing of the
                 // loads from A with the stores to the array).
@@ -510,7 +515,11 @@ final class VectorGemm {
                 MemorySegment.copy(c, FL, 4 * (cBase + (long) i * ldc), tile, i * ONR, nr);
             }
         }
-        microTile(kc, ap, aOff, rs, ps, bp, bOff, tile);
+        if (OMR == 8) {
+            microTile8(kc, ap, aOff, rs, ps, bp, bOff, tile);
+        } else {
+            microTile(kc, ap, aOff, rs, ps, bp, bOff, tile);
+        }
         if (full) {
             for (int i = 0; i < OMR; i++) {
                 for (int h = 0; h < ONR; h += L) {
@@ -579,6 +588,73 @@ final class VectorGemm {
         c50.intoArray(tile, 5 * ONR);
         c51.intoArray(tile, 5 * ONR + L);
     }
+
+    /** The micro-kernel with 8 rows (16 accumulators): 512-bit vectors leave the registers for it. */
+    private static void microTile8(int kc, float[] ap, int aOff, int rs, int ps, MemorySegment bp, long bOff, float[] tile) {
+        FloatVector c00 = FloatVector.fromArray(F, tile, 0);
+        FloatVector c01 = FloatVector.fromArray(F, tile, L);
+        FloatVector c10 = FloatVector.fromArray(F, tile, ONR);
+        FloatVector c11 = FloatVector.fromArray(F, tile, ONR + L);
+        FloatVector c20 = FloatVector.fromArray(F, tile, 2 * ONR);
+        FloatVector c21 = FloatVector.fromArray(F, tile, 2 * ONR + L);
+        FloatVector c30 = FloatVector.fromArray(F, tile, 3 * ONR);
+        FloatVector c31 = FloatVector.fromArray(F, tile, 3 * ONR + L);
+        FloatVector c40 = FloatVector.fromArray(F, tile, 4 * ONR);
+        FloatVector c41 = FloatVector.fromArray(F, tile, 4 * ONR + L);
+        FloatVector c50 = FloatVector.fromArray(F, tile, 5 * ONR);
+        FloatVector c51 = FloatVector.fromArray(F, tile, 5 * ONR + L);
+        FloatVector c60 = FloatVector.fromArray(F, tile, 6 * ONR);
+        FloatVector c61 = FloatVector.fromArray(F, tile, 6 * ONR + L);
+        FloatVector c70 = FloatVector.fromArray(F, tile, 7 * ONR);
+        FloatVector c71 = FloatVector.fromArray(F, tile, 7 * ONR + L);
+        for (int p = 0; p < kc; p++) {
+            int ai = aOff + p * ps;
+            long bi = 4 * (bOff + (long) p * ONR);
+            FloatVector b0 = FloatVector.fromMemorySegment(F, bp, bi, NATIVE);
+            FloatVector b1 = FloatVector.fromMemorySegment(F, bp, bi + 4 * L, NATIVE);
+            FloatVector x = FloatVector.broadcast(F, ap[ai]);
+            c00 = b0.fma(x, c00);
+            c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(F, ap[ai + rs]);
+            c10 = b0.fma(x, c10);
+            c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(F, ap[ai + 2 * rs]);
+            c20 = b0.fma(x, c20);
+            c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(F, ap[ai + 3 * rs]);
+            c30 = b0.fma(x, c30);
+            c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(F, ap[ai + 4 * rs]);
+            c40 = b0.fma(x, c40);
+            c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(F, ap[ai + 5 * rs]);
+            c50 = b0.fma(x, c50);
+            c51 = b1.fma(x, c51);
+            x = FloatVector.broadcast(F, ap[ai + 6 * rs]);
+            c60 = b0.fma(x, c60);
+            c61 = b1.fma(x, c61);
+            x = FloatVector.broadcast(F, ap[ai + 7 * rs]);
+            c70 = b0.fma(x, c70);
+            c71 = b1.fma(x, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, ONR);
+        c11.intoArray(tile, ONR + L);
+        c20.intoArray(tile, 2 * ONR);
+        c21.intoArray(tile, 2 * ONR + L);
+        c30.intoArray(tile, 3 * ONR);
+        c31.intoArray(tile, 3 * ONR + L);
+        c40.intoArray(tile, 4 * ONR);
+        c41.intoArray(tile, 4 * ONR + L);
+        c50.intoArray(tile, 5 * ONR);
+        c51.intoArray(tile, 5 * ONR + L);
+        c60.intoArray(tile, 6 * ONR);
+        c61.intoArray(tile, 6 * ONR + L);
+        c70.intoArray(tile, 7 * ONR);
+        c71.intoArray(tile, 7 * ONR + L);
+    }
+
 
     /** Where rows of A come from: a row-major matrix. Reused call after call. */
     static final class ASource {
