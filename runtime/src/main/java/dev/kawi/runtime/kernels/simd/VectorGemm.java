@@ -589,7 +589,11 @@ final class VectorGemm {
         c51.intoArray(tile, 5 * ONR + L);
     }
 
-    /** The micro-kernel with 8 rows (16 accumulators): 512-bit vectors leave the registers for it. */
+    /**
+     * The micro-kernel with 8 rows (16 accumulators), for 512-bit vectors (32 registers). It is
+     * written out beside the 6-row one rather than shared with it: accumulators in a loop or an
+     * array leave the registers (C2 boxes such vectors), and AVX2's 16 registers cannot hold 8 rows.
+     */
     private static void microTile8(int kc, float[] ap, int aOff, int rs, int ps, MemorySegment bp, long bOff, float[] tile) {
         FloatVector c00 = FloatVector.fromArray(F, tile, 0);
         FloatVector c01 = FloatVector.fromArray(F, tile, L);
