@@ -321,8 +321,8 @@ public final class Trainer implements AutoCloseable {
         return sums;
     }
 
-    private static void addInto(F32Buf dst, F32Buf src) {
-        Ops.addInto(dst, 0, src, 0, dst.size());
+    private void addInto(F32Buf dst, F32Buf src) {
+        Ops.addInto(workspaces[0].products(), dst, 0, src, 0, dst.size());
     }
 
     /** The global gradient norm; a NaN or infinity stops training naming the tensor. */

@@ -188,11 +188,11 @@ public final class Seq2Seq {
             // Self-attention sub-layer.
             Buf u = subIn(a.attn, x, w, L.attnNorm, rs);
             selfAttnForward(ws, w, u, a.qkv, a.probs, a.att, L.qkv, L.out, b.srcLens(), selfDims, rs);
-            x = subOut(a.attn, w, L.attnNorm, ws.z, rs, o, 100 + 4 * l);
+            x = subOut(ws, a.attn, w, L.attnNorm, ws.z, rs, o, 100 + 4 * l);
             // Feed-forward sub-layer.
             u = subIn(a.ffn, x, w, L.ffnNorm, rs);
             ffnForward(ws, w, u, a.f, a.g, L.fc1, L.fc2, rs);
-            x = subOut(a.ffn, w, L.ffnNorm, ws.z, rs, o, 101 + 4 * l);
+            x = subOut(ws, a.ffn, w, L.ffnNorm, ws.z, rs, o, 101 + 4 * l);
         }
         Buf enc = x;
         if (encFinal != null) {
@@ -210,7 +210,7 @@ public final class Seq2Seq {
             Workspace.Dec a = ws.dec[l];
             Buf u = subIn(a.self, x, w, L.selfNorm, rt);
             selfAttnForward(ws, w, u, a.qkv, a.selfProbs, a.selfAtt, L.qkv, L.out, b.tgtLens(), causal, rt);
-            x = subOut(a.self, w, L.selfNorm, ws.z, rt, o, 1000 + 4 * l);
+            x = subOut(ws, a.self, w, L.selfNorm, ws.z, rt, o, 1000 + 4 * l);
 
             u = subIn(a.cross, x, w, L.crossNorm, rt);
             Linear.forward(p, a.q, 0, u, 0, w, L.crossQ.w, bias(w, L.crossQ), L.crossQ.b, rt, d, d);
@@ -218,11 +218,11 @@ public final class Seq2Seq {
             Attention.forward(p, a.crossAtt, 0, d, a.crossProbs, 0, a.q, 0, d, a.kv, 0, 2 * d, a.kv, d, 2 * d,
                     b.srcLens(), cross);
             Linear.forward(p, ws.z, 0, a.crossAtt, 0, w, L.crossOut.w, bias(w, L.crossOut), L.crossOut.b, rt, d, d);
-            x = subOut(a.cross, w, L.crossNorm, ws.z, rt, o, 1001 + 4 * l);
+            x = subOut(ws, a.cross, w, L.crossNorm, ws.z, rt, o, 1001 + 4 * l);
 
             u = subIn(a.ffn, x, w, L.ffnNorm, rt);
             ffnForward(ws, w, u, a.f, a.g, L.fc1, L.fc2, rt);
-            x = subOut(a.ffn, w, L.ffnNorm, ws.z, rt, o, 1002 + 4 * l);
+            x = subOut(ws, a.ffn, w, L.ffnNorm, ws.z, rt, o, 1002 + 4 * l);
         }
         Buf fin = x;
         if (decFinal != null) {
@@ -286,10 +286,10 @@ public final class Seq2Seq {
     }
 
     /** The end of a sub-layer: dropout on the core output z, the residual, and (post-norm) the norm. */
-    private Buf subOut(Workspace.Sub sub, Buf w, Ln norm, Buf z, int rows, PassOptions o, int site) {
+    private Buf subOut(Workspace ws, Workspace.Sub sub, Buf w, Ln norm, Buf z, int rows, PassOptions o, int site) {
         long n = (long) rows * d;
         Dropout.forward(z, 0, n, o.dropout(), dropSeed(o, site));
-        Ops.add(sub.sum, 0, sub.in, 0, z, 0, n);
+        Ops.add(ws.products, sub.sum, 0, sub.in, 0, z, 0, n);
         if (pre) {
             return sub.sum;
         }
@@ -409,7 +409,7 @@ public final class Seq2Seq {
         if (pre) {
             LayerNorm.backward(ws.dx, 0, g, norm.g, g, norm.b, ws.du, 0, sub.in, 0, sub.mean, sub.rstd, 0, w, norm.g, rows, d);
         } else {
-            Ops.addInto(ws.dx, 0, ws.du, 0, (long) rows * d);
+            Ops.addInto(ws.products, ws.dx, 0, ws.du, 0, (long) rows * d);
         }
     }
 

@@ -16,7 +16,7 @@ public final class Linear {
                                int n, int inDim, int outDim) {
         p.abT(n, outDim, inDim, inp, inpOff, inDim, w, wOff, inDim, out, outOff, outDim, false);
         if (bias != null && out instanceof F32Buf o && bias instanceof F32Buf bb) {
-            F32Lanes.addToRows(o.segment(), outOff, n, outDim, bb.segment(), biasOff);
+            F32Lanes.addToRows(p.kernels(), o.segment(), outOff, n, outDim, bb.segment(), biasOff);
         } else if (bias != null) {
             double[] b = Scratch.get(0, outDim);
             double[] row = Scratch.get(1, outDim);
@@ -52,7 +52,7 @@ public final class Linear {
         }
         p.aTb(outDim, inDim, n, dOut, dOutOff, outDim, inp, inpOff, inDim, dW, dwOff, inDim, true);
         if (dBias != null && dBias instanceof F32Buf db && dOut instanceof F32Buf dy) {
-            F32Lanes.addColumnSums(db.segment(), dbOff, dy.segment(), dOutOff, n, outDim);
+            F32Lanes.addColumnSums(p.kernels(), db.segment(), dbOff, dy.segment(), dOutOff, n, outDim);
         } else if (dBias != null) {
             double[] sum = Scratch.get(0, outDim);
             double[] row = Scratch.get(1, outDim);

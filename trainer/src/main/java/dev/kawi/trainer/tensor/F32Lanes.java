@@ -1,5 +1,6 @@
 package dev.kawi.trainer.tensor;
 
+import dev.kawi.runtime.kernels.Kernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -12,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  * The element-wise passes of training on F32 buffers, in float SIMD lanes. The layers' generic
  * code computes in double through {@link Scratch} (which the F64 gradient checks need); for F32
  * storage that widening, the staging copies and the scalar loops cost a quarter of a training
- * step, so each layer hands F32 buffers to the loops here instead. Offsets and lengths are in
+ * step, so each layer hands F32 buffers to the loops here instead (or, where the runtime has the
+ * same operation, to its {@link Kernels}: softmax, scale, add). Offsets and lengths are in
  * elements. {@code F32PathTest} checks every loop against the double code on the same inputs.
  */
 public final class F32Lanes {
@@ -48,17 +50,6 @@ public final class F32Lanes {
         s.setAtIndex(FL, i, v);
     }
 
-    /** {@code out[i] = a[i] + b[i]} (out may alias a or b exactly). */
-    public static void add(MemorySegment out, long o, MemorySegment a, long ao, MemorySegment b, long bo, long n) {
-        long i = 0;
-        for (; i <= n - L; i += L) {
-            load(a, ao + i).add(load(b, bo + i)).intoMemorySegment(out, (o + i) << 2, NATIVE);
-        }
-        for (; i < n; i++) {
-            set(out, o + i, get(a, ao + i) + get(b, bo + i));
-        }
-    }
-
     /** {@code out[i] = max(x[i], 0)} (out may alias x exactly). */
     public static void relu(MemorySegment out, long o, MemorySegment x, long xo, long n) {
         FloatVector zero = FloatVector.zero(F);
@@ -90,18 +81,18 @@ public final class F32Lanes {
         }
     }
 
-    /** Adds the row vector {@code b[bOff..bOff+cols)} to each of {@code rows} rows of x (stride cols). */
-    public static void addToRows(MemorySegment x, long off, int rows, int cols, MemorySegment b, long bOff) {
+    /** Adds the row vector {@code b[bOff..bOff+cols)} to each of {@code rows} rows of x (stride cols), by the kernels' add. */
+    public static void addToRows(Kernels k, MemorySegment x, long off, int rows, int cols, MemorySegment b, long bOff) {
         for (int r = 0; r < rows; r++) {
             long row = off + (long) r * cols;
-            add(x, row, x, row, b, bOff, cols);
+            k.add(x, row, x, row, b, bOff, cols);
         }
     }
 
-    /** {@code dst[j] += Σ_r x[r, j]} over {@code rows} rows of {@code cols} (stride cols), summed in row order. */
-    public static void addColumnSums(MemorySegment dst, long dOff, MemorySegment x, long off, int rows, int cols) {
+    /** {@code dst[j] += Σ_r x[r, j]} over {@code rows} rows of {@code cols} (stride cols), summed in row order by the kernels' add. */
+    public static void addColumnSums(Kernels k, MemorySegment dst, long dOff, MemorySegment x, long off, int rows, int cols) {
         for (int r = 0; r < rows; r++) {
-            add(dst, dOff, dst, dOff, x, off + (long) r * cols, cols);
+            k.add(dst, dOff, dst, dOff, x, off + (long) r * cols, cols);
         }
     }
 

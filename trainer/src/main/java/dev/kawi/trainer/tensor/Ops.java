@@ -5,10 +5,10 @@ public final class Ops {
     private Ops() {
     }
 
-    /** {@code dst[i] = a[i] + b[i]} for n elements (dst may alias a or b exactly). */
-    public static void add(Buf dst, long dOff, Buf a, long aOff, Buf b, long bOff, long n) {
+    /** {@code dst[i] = a[i] + b[i]} for n elements (dst may alias a or b exactly); F32 buffers by the kernels' add. */
+    public static void add(Products p, Buf dst, long dOff, Buf a, long aOff, Buf b, long bOff, long n) {
         if (dst instanceof F32Buf d && a instanceof F32Buf x && b instanceof F32Buf y) {
-            F32Lanes.add(d.segment(), dOff, x.segment(), aOff, y.segment(), bOff, n);
+            p.kernels().add(d.segment(), dOff, x.segment(), aOff, y.segment(), bOff, n);
             return;
         }
         double[] x = Scratch.get(0, Buf.CHUNK);
@@ -25,8 +25,8 @@ public final class Ops {
     }
 
     /** {@code dst[i] += src[i]} for n elements. */
-    public static void addInto(Buf dst, long dOff, Buf src, long sOff, long n) {
-        add(dst, dOff, dst, dOff, src, sOff, n);
+    public static void addInto(Products p, Buf dst, long dOff, Buf src, long sOff, long n) {
+        add(p, dst, dOff, dst, dOff, src, sOff, n);
     }
 
     /** Sum of squares of n elements. */

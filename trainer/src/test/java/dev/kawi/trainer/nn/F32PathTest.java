@@ -78,8 +78,8 @@ class F32PathTest {
         int n = 999;
         Twin a = random(n, 1);
         Twin b = random(n, 1);
-        Ops.add(a.d(), 0, a.d(), 0, b.d(), 0, n);
-        Ops.add(a.f(), 0, a.f(), 0, b.f(), 0, n);
+        Ops.add(products, a.d(), 0, a.d(), 0, b.d(), 0, n);
+        Ops.add(products, a.f(), 0, a.f(), 0, b.f(), 0, n);
         assertClose("add", a);
         Dropout.forward(a.d(), 3, n - 3, 0.3, 77);
         Dropout.forward(a.f(), 3, n - 3, 0.3, 77);
