@@ -84,7 +84,6 @@ large GEMMs); "keep" leaves the environment alone; any other value is set as OPE
 """
 
 import argparse
-import ctypes
 import datetime
 import json
 import os
@@ -261,22 +260,10 @@ import make_golden as mg  # noqa: E402  (the reference reader and model)
 # Threads and BLAS
 # --------------------------------------------------------------------------------------------
 
-def _openblas():
-    """ctypes handle of the OpenBLAS loaded with torch, or None."""
-    with open("/proc/self/maps") as f:
-        libs = sorted({l.split()[-1] for l in f if "openblas" in l.lower() and l.split()[-1].startswith("/")})
-    # Debian: libblas.so.3 in openblas-pthread/ is a thin shim over libopenblasp-r*.so; ask the latter
-    libs.sort(key=lambda p: "libopenblas" not in os.path.basename(p))
-    for path in libs:
-        lib = ctypes.CDLL(path)
-        if hasattr(lib, "openblas_set_num_threads"):
-            lib.openblas_get_config.restype = ctypes.c_char_p
-            lib.openblas_get_corename.restype = ctypes.c_char_p
-            return path, lib
-    return None, None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openblas_handle  # noqa: E402  (after torch: it looks for the library torch loaded)
 
-
-OPENBLAS_PATH, OPENBLAS = _openblas()
+OPENBLAS_PATH, OPENBLAS = openblas_handle.find()
 
 
 def set_threads(intra, blas=None):
