@@ -29,11 +29,16 @@ public final class Dropout {
 
     /** SplitMix64's finalizer of (seed, group): a counter-based generator, independent per group. */
     private static long hash(long seed, long group) {
-        long z = seed + (group + 1) * 0x9E3779B97F4A7C15L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        long z = seed + (group + 1) * GOLDEN;
+        z = (z ^ (z >>> 30)) * MIX1;
+        z = (z ^ (z >>> 27)) * MIX2;
         return z ^ (z >>> 31);
     }
+
+    /** SplitMix64's increment and mixing multipliers (the vector loop computes the same hash). */
+    private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+    private static final long MIX1 = 0xBF58476D1CE4E5B9L;
+    private static final long MIX2 = 0x94D049BB133111EBL;
 
     private static long draw(long hash, long i) {
         return (hash >>> (16 * (i & 3))) & 0xFFFF;
@@ -87,9 +92,9 @@ public final class Dropout {
         FloatVector zero = FloatVector.zero(F);
         long g = 0;
         for (; 4 * (g + groups) <= n; g += groups) {
-            LongVector z = iota.add(g + 1).mul(0x9E3779B97F4A7C15L).add(seed);
-            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 30)).mul(0xBF58476D1CE4E5B9L);
-            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 27)).mul(0x94D049BB133111EBL);
+            LongVector z = iota.add(g + 1).mul(GOLDEN).add(seed);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 30)).mul(MIX1);
+            z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 27)).mul(MIX2);
             z = z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 31));
             ShortVector draws = z.reinterpretAsShorts();
             for (int part = 0; part < 2; part++) {
